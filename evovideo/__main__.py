@@ -1,0 +1,5 @@
+import sys
+
+from evovideo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Non-Lightning subcommands of the ``evovideo`` CLI; each module has add_arguments(parser) and run(args)."""

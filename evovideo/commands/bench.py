@@ -1,0 +1,37 @@
+"""Benchmarks (numbers, not tests).  Each prints a side-by-side table in one run.
+
+  evovideo bench data  --root /path/to/UCF101 ...   loader clips/s vs pytorchvideo and the raw decoder
+  evovideo bench train ...                          one ELo step: Lightning vs a plain PyTorch loop
+  evovideo bench zipf  ...                          k-means + KL vs scikit-learn KMeans
+  evovideo bench fewshot ...                        1,000 episodes vs feature extraction
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    "data": "evovideo.bench.data",
+    "train": "evovideo.bench.train",
+    "zipf": "evovideo.bench.zipf",
+    "fewshot": "evovideo.bench.fewshot",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    for name, module_name in BENCHMARKS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue
+        p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0],
+                           description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args._run(args) or 0)
