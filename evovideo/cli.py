@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "evolve": ("evovideo.commands.evolve", "evolve the loss weights lambda: evovideo evolve -c recipes/evolve/<entry>.yaml"),
     "zipf": ("evovideo.commands.zipf", "score an encoder without labels with the Zipf-prior fitness"),
     "fewshot": ("evovideo.commands.fewshot", "N-way K-shot evaluation of an encoder"),
+    "finetune": ("evovideo.commands.finetune", "fine-tune + multi-view test on several official splits: mean ± std"),
     "push": ("evovideo.commands.push", "save a trained student (safetensors + config + card) and upload it to the Hub"),
     "bench": ("evovideo.commands.bench", "benchmarks: data loading, training step, zipf, few-shot"),
 }

@@ -83,7 +83,7 @@ class Registry(Generic[T]):
         known = ", ".join(sorted(self._entries)) or "(none registered)"
         close = difflib.get_close_matches(name, self._entries, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        return f"unknown {self.kind} '{name}'{hint} known: {known}"
+        return f"unknown {self.kind} '{name}'{hint}; known: {known}"
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

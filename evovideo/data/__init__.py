@@ -1,0 +1,114 @@
+"""Video data: official dataset layouts, clip decoding, and the sample pipeline.
+
+Datasets are registered in ``DATASETS``; each factory takes the layout's own arguments (root,
+split, fold) plus a ``SampleBuilder`` (what each sample carries) and returns a ``ClipDataset``::
+
+    builder = SampleBuilder(modalities=["rgb", "flow", "audio"], num_frames=8, size=112)
+    ds = DATASETS.create("ucf101", root="/data/UCF101", split=1, fold="train", builder=builder)
+    ds[0]["rgb"].shape   # (3, 8, 112, 112)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evovideo.data.dataset import ClipDataset, InMemoryClipDataset, SkipTracker, collate
+from evovideo.data.decode import (
+    DecodedVideo,
+    DecodeError,
+    VideoInfo,
+    VideoReader,
+    decode_video,
+    decode_window,
+    open_video,
+    torchcodec_available,
+)
+from evovideo.data.pipeline import ClipTiming, SampleBuilder
+from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
+from evovideo.registry import Registry
+
+DATASETS = Registry("dataset")
+
+
+def _clips(records, builder: SampleBuilder, fold: str, **kw: Any) -> ClipDataset:
+    kw.setdefault("train", fold == "train")
+    return ClipDataset(records, builder, **kw)
+
+
+@DATASETS.register("ucf101", labeled=True, num_classes=101)
+def ucf101(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
+    """UCF101 from its official layout (``ucfTrainTestlist/``), fold train|val|test of split 1-3."""
+    return _clips(parse_ucf101(root, split, fold)[0], builder, fold, **kw)
+
+
+@DATASETS.register("hmdb51", labeled=True, num_classes=51)
+def hmdb51(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
+    """HMDB51 from its official layout (``testTrainMulti_7030_splits/``), split 1-3."""
+    return _clips(parse_hmdb51(root, split, fold)[0], builder, fold, **kw)
+
+
+@DATASETS.register("kinetics", labeled=True)
+def kinetics(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
+    """Kinetics from CSV annotations or class folders (``split`` is ignored: one official split)."""
+    return _clips(parse_kinetics(root, fold)[0], builder, fold, **kw)
+
+
+@DATASETS.register("folder", labeled=False)
+def folder(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
+    """Every video under ``root`` (recursive), unlabeled (label -1)."""
+    return _clips(scan_folder(root), builder, fold, **kw)
+
+
+@DATASETS.register("synthetic", labeled=True)
+def synthetic(
+    builder: SampleBuilder, split: int = 1, fold: str = "train", num_videos_per_class: int = 8, num_classes: int = 10,
+    video_frames: int = 32, video_size: int = 64, fps: int = 16, seed: int = 0, **kw: Any,
+) -> InMemoryClipDataset:
+    """The in-memory synthetic set (``evovideo.data.synthetic``), UCF101-style group splits:
+    split k tests groups 7k-6..7k (also for ``fold='val'``), the rest train."""
+    from evovideo.data.synthetic import SyntheticVideos, ucf101_split_groups
+
+    kw.pop("root", None)
+    kw.setdefault("train", fold == "train")
+    ds = SyntheticVideos(num_videos_per_class, num_classes, video_frames, video_size, fps, seed=seed)
+    test_groups = set(ucf101_split_groups(split))
+    idx = [i for i in range(len(ds)) if (ds.group_clip(i)[0] in test_groups) == (fold != "train")]
+    tag = f"synthetic(seed={seed},T={video_frames},size={video_size},fps={fps})"
+    return InMemoryClipDataset(
+        _Subset(ds, idx), builder, labels=[ds.label(i) for i in idx], names=[f"{tag}/{ds.name(i)}" for i in idx], **kw
+    )
+
+
+class _Subset:
+    def __init__(self, data, indices: list[int]) -> None:
+        self.data, self.indices = data, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        return self.data[self.indices[i]]
+
+
+__all__ = [
+    "DATASETS",
+    "ClipDataset",
+    "ClipTiming",
+    "DecodeError",
+    "DecodedVideo",
+    "InMemoryClipDataset",
+    "SampleBuilder",
+    "SkipTracker",
+    "VideoInfo",
+    "VideoReader",
+    "VideoRecord",
+    "collate",
+    "decode_video",
+    "decode_window",
+    "open_video",
+    "parse_hmdb51",
+    "parse_kinetics",
+    "parse_ucf101",
+    "scan_folder",
+    "torchcodec_available",
+]

@@ -1,0 +1,45 @@
+"""Loss evolution (ELo): search the loss weights lambda with a tournament GA and a fitness.
+
+    from evovideo.evolution import FITNESS, zipf_fitness
+    score = zipf_fitness(features, k=100, s=1.0).kl          # unsupervised, lower is better
+    FITNESS.list()                                           # ['knn', 'zipf']
+
+The search (``TournamentSearch``) only proposes and ranks lambda vectors (ask/tell); runners
+(``LocalRunner``, ``RayRunner``) evaluate candidates; ``ResultsFile`` keeps every finished one so a
+killed run continues where it stopped.  ``evovideo evolve`` ties them together.
+"""
+from evovideo.evolution.fitness import FITNESS, Fitness, FitnessResult
+from evovideo.evolution.kmeans import KMeansResult, kmeans
+from evovideo.evolution.knn import KNNFitness, knn_accuracy
+from evovideo.evolution.zipf import ZipfFitness, ZipfScore, kl_to_zipf, zipf_fitness, zipf_prior
+from evovideo.evolution.genome import SearchSpace
+from evovideo.evolution.search import Candidate, TournamentSearch
+from evovideo.evolution.results import ResultsFile
+from evovideo.evolution.runners import LocalRunner, RayRunner, make_runner
+from evovideo.evolution.loop import run_evolution, search_header
+from evovideo.evolution.candidate import PretrainEvaluator
+
+__all__ = [
+    "FITNESS",
+    "Candidate",
+    "LocalRunner",
+    "PretrainEvaluator",
+    "RayRunner",
+    "ResultsFile",
+    "SearchSpace",
+    "TournamentSearch",
+    "make_runner",
+    "run_evolution",
+    "search_header",
+    "Fitness",
+    "FitnessResult",
+    "KMeansResult",
+    "KNNFitness",
+    "ZipfFitness",
+    "ZipfScore",
+    "kl_to_zipf",
+    "kmeans",
+    "knn_accuracy",
+    "zipf_fitness",
+    "zipf_prior",
+]

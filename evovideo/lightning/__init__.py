@@ -1,0 +1,12 @@
+from evovideo.lightning.pretrain import PretrainModule, run_pretraining  # noqa: E402  (issue 4)
+from evovideo.lightning.datamodules import (  # noqa: E402,F401  (issue 3)
+    FolderDataModule,
+    HMDB51DataModule,
+    KineticsDataModule,
+    SkippedFilesCallback,
+    SyntheticDataModule,
+    UCF101DataModule,
+    VideoDataModule,
+)
+from evovideo.lightning.zipf_callback import ZipfCallback  # noqa: E402,F401  (issue 5)
+from evovideo.lightning.finetune import FinetuneModule  # noqa: E402,F401  (issue 7)

@@ -1,0 +1,24 @@
+"""Modalities derived from one decoded clip: gray (luminance), optical flow (OpenCV, cached on
+disk), audio (log-mel via torch.stft), and the spatial transforms they share."""
+from evovideo.modalities.audio import log_mel, mel_filterbank, num_audio_frames, silent_log_mel
+from evovideo.modalities.flow import FLOW_METHODS, FlowCache, FlowSettings, compute_flow
+from evovideo.modalities.gray import gray_stats, to_gray
+from evovideo.modalities.spatial import ClipCrop, crop_boxes, normalize, normalize_uint8, to_float_clip
+
+__all__ = [
+    "FLOW_METHODS",
+    "ClipCrop",
+    "FlowCache",
+    "FlowSettings",
+    "compute_flow",
+    "crop_boxes",
+    "gray_stats",
+    "log_mel",
+    "mel_filterbank",
+    "normalize",
+    "normalize_uint8",
+    "num_audio_frames",
+    "silent_log_mel",
+    "to_float_clip",
+    "to_gray",
+]

@@ -53,9 +53,16 @@ def model_input_config(name: str) -> InputConfig:
     return MODELS.meta(name)["input_config"]
 
 
-def create_model(name: str, **kwargs: Any) -> Encoder:
-    """Build a registered encoder by name (random init).
+def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> Encoder:
+    """Build a registered encoder by name (random init), or with weights from the zoo / Hub.
 
-    ``create_model("r2plus1d_18")``, ``create_model("r2plus1d_18", num_classes=101)``.
+    ``create_model("r2plus1d_18")``, ``create_model("r2plus1d_18", num_classes=101)``;
+    ``create_model("test_r2plus1d.elo_synthetic", pretrained=True)`` (a zoo entry ``arch.tag``),
+    ``create_model("hf-hub:ORG/NAME")`` / ``create_model("local-dir:/path")`` (always pretrained).
+    Pretrained models come back in eval mode; ``num_classes`` then replaces the head.
     """
+    if pretrained or "." in name or ":" in name:
+        from evovideo.models.zoo import create_tagged
+
+        return create_tagged(name, pretrained=pretrained, **kwargs)
     return MODELS.create(name, **kwargs)

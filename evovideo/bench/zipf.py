@@ -1,0 +1,104 @@
+"""Zipf fitness speed: evovideo's torch k-means + KL vs scikit-learn KMeans + the same KL.
+
+Both sides get the same L2-normalised float32 features (a Gaussian mixture with power-law cluster
+sizes, like the features the fitness is meant for), the same k and the same iteration count
+(``max_iter=iters, n_init=1, tol=0``: both stop early only if no label changes), and both finish
+with the same soft assignment and KL to the Zipf prior.  Inertia is compared to check that the
+speed is not bought with a worse clustering.
+
+Example:
+  OMP_NUM_THREADS=1 evovideo bench zipf --n 50000 --dim 512 --k 100 --iters 20
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--n", type=int, default=50_000, help="feature vectors (default 50,000)")
+    p("--dim", type=int, default=512, help="feature dimension (default 512)")
+    p("--k", type=int, default=100, help="clusters (default 100)")
+    p("--iters", type=int, default=20, help="Lloyd iterations, both sides (default 20)")
+    p("--s", type=float, default=1.0, help="Zipf exponent (default 1.0)")
+    p("--seed", type=int, default=0)
+    p("--repeats", type=int, default=1, help="timed runs per side; the fastest is reported (default 1)")
+    p("--device", default="cpu", help="torch device for evovideo's side (cpu, cuda)")
+    p("--no-sklearn", action="store_true", help="skip scikit-learn (e.g. to time a GPU alone)")
+
+
+def mixture(n: int, dim: int, clusters: int, seed: int):
+    """(n, dim) float32 L2-normalised features: ``clusters`` Gaussian blobs, sizes ~ rank^-1."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    sizes = torch.arange(1, clusters + 1, dtype=torch.float64).pow(-1.0)
+    sizes = (sizes / sizes.sum() * n).floor().long()
+    sizes[0] += n - int(sizes.sum())
+    centres = torch.randn(clusters, dim, generator=g)
+    labels = torch.repeat_interleave(torch.arange(clusters), sizes)
+    return F.normalize(centres[labels] + 0.8 * torch.randn(n, dim, generator=g), dim=1)
+
+
+def _best(fn, repeats: int):
+    """Fastest (wall seconds, CPU seconds of this process) over ``repeats`` runs, and the output."""
+    best, cpu, out = float("inf"), float("inf"), None
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
+    return (best, cpu), out
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from evovideo.evolution.zipf import kl_to_zipf, zipf_fitness
+
+    x = mixture(args.n, args.dim, args.k, args.seed)
+    rows = []
+    for label, fast in (("evovideo torch k-means, float32", False), ("evovideo torch k-means, bf16 matmul", True)):
+        xd = x.to(args.device)
+
+        def ours(xd=xd, fast=fast):
+            z = zipf_fitness(xd, k=args.k, s=args.s, iters=args.iters, normalize=False, seed=args.seed, fast=fast)
+            if xd.is_cuda:
+                torch.cuda.synchronize()
+            return z
+
+        secs, z = _best(ours, args.repeats)
+        rows.append((f"{label} ({args.device})", secs, z.inertia, z.kl))
+    if not args.no_sklearn:
+        try:
+            from sklearn.cluster import KMeans
+        except ImportError:
+            print("scikit-learn is not installed: pip install 'evovideo[bench]'")
+            return 1
+        xn = x.numpy()
+
+        def theirs():
+            km = KMeans(n_clusters=args.k, max_iter=args.iters, n_init=1, tol=0.0, random_state=args.seed,
+                        algorithm="lloyd").fit(xn)
+            d2 = km.transform(xn).astype(np.float64) ** 2  # (N, k) squared distances
+            tau = km.inertia_ / len(xn)  # same automatic temperature as evovideo
+            logits = -d2 / tau
+            p = np.exp(logits - logits.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+            return km, kl_to_zipf(torch.from_numpy(p.mean(0)), args.s)
+
+        secs, (km, kl) = _best(theirs, args.repeats)
+        rows.append(("scikit-learn KMeans (lloyd) + same KL", secs, float(km.inertia_), kl))
+    ref = rows[-1] if not args.no_sklearn else rows[0]
+    threads = f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    print(f"Zipf fitness: {args.n:,} x {args.dim} features, k={args.k}, {args.iters} iterations, s={args.s}; {threads}")
+    print("(CPU seconds: time this process spent on a core; on a shared machine the fairer comparison)")
+    print("| method | wall s | CPU s | speed-up (wall / CPU) | inertia | inertia vs ref | KL to Zipf |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (secs, cpu), inertia, kl in rows:
+        print(f"| {name} | {secs:.2f} | {cpu:.2f} | {ref[1][0] / secs:.1f}x / {ref[1][1] / cpu:.1f}x | {inertia:.1f} "
+              f"| {100 * (inertia / ref[2] - 1):+.2f}% | {kl:.4f} |")
+    return 0

@@ -1,0 +1,105 @@
+"""Evolve the loss weights lambda (ELo): tournament selection, each candidate pretrained briefly
+and scored by a fitness (default: the unsupervised Zipf fitness), the best written as a recipe.
+
+Examples:
+  evovideo evolve -c recipes/evolve/demo_synthetic.yaml
+  evovideo evolve -c recipes/evolve/elo_r2plus1d_50_k400.yaml --runner ray --address auto
+  evovideo evolve -c recipes/evolve/demo_synthetic.yaml --generations 2 --population 4 --budget 10
+
+Every finished candidate is appended to <out>/results.jsonl at once (atomically).  Kill the run
+at any moment and run the same command again: it continues, and nothing finished is retrained.
+Outputs in <out>: results.jsonl, plots/*.png (fitness per generation, lambdas of the best,
+Zipf rank-size), candidates/<id>/ (training logs), and the best lambdas as a pretrain recipe
+(`best_recipe`, default <out>/best_pretrain.yaml): `evovideo fit -c <that file>` trains it fully.
+
+Advice: the search is only as good as the fitness is cheap and stable.  Keep the fitness data
+fixed (a held-out set, fold val), the budget the same for every candidate (it is), and check in
+fitness_per_generation.png that the best-so-far curve is still falling before adding generations.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("-c", "--config", required=True, help="evolve recipe, e.g. recipes/evolve/demo_synthetic.yaml")
+    p("--out", help="output folder (default: the recipe's `out`)")
+    p("--runner", choices=["local", "ray"], help="where candidates run (default: the recipe's runner.name)")
+    p("--workers", type=int, help="local runner: candidates trained at once in worker processes")
+    p("--address", help="ray runner: cluster address ('auto', 'ray://head:10001'); none starts a local Ray")
+    p("--num-cpus", type=int, help="ray runner without --address: CPUs of the local Ray instance")
+    p("--gpus-per-candidate", type=float, help="ray runner: GPUs each candidate asks for")
+    p("--generations", type=int, help="override the recipe's generations")
+    p("--population", type=int, help="override the recipe's population")
+    p("--budget", type=int, help="override the recipe's training steps per candidate")
+    p("--seed", type=int, help="override the recipe's seed")
+    p("--best-recipe", help="where to write the best lambdas as a pretrain recipe")
+    p("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def run(args: argparse.Namespace) -> int:
+    from evovideo.evolution.candidate import PretrainEvaluator
+    from evovideo.evolution.genome import SearchSpace
+    from evovideo.evolution.loop import run_evolution, search_header
+    from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
+    from evovideo.evolution.results import ResultsFile
+    from evovideo.evolution.runners import make_runner
+    from evovideo.evolution.search import TournamentSearch
+
+    recipe = EvolveRecipe.from_yaml(args.config)
+    overrides = {k: getattr(args, k) for k in ("generations", "population", "budget", "seed", "out", "best_recipe")}
+    recipe = dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+    runner_cfg = dict(recipe.runner)
+    for key, flag in (("name", "runner"), ("workers", "workers"), ("address", "address"),
+                      ("num_cpus", "num_cpus"), ("gpus_per_candidate", "gpus_per_candidate")):
+        if getattr(args, flag) is not None:
+            runner_cfg[key] = getattr(args, flag)
+
+    base = recipe.base_recipe()
+    candidate_base = recipe.candidate_recipe(base)  # what each candidate trains (the written recipe keeps `base`)
+    names = recipe.space_names(base)
+    initial = recipe.initial_lambdas(base) if recipe.start_from_recipe else None
+    if initial is not None:
+        initial = {n: initial.get(n, 0.0) for n in names}
+    space = SearchSpace(names, **recipe.mutation)
+    search = TournamentSearch(space, population=recipe.population, tournament=recipe.tournament,
+                              generations=recipe.generations, elite=recipe.elite, seed=recipe.seed, initial=initial)
+    fit = recipe.fitness
+    out = Path(recipe.out)
+    header = search_header(search, budget=recipe.budget, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
+                           fitness_data=fit["data"], fitness_fold=fit["fold"])
+    results = ResultsFile(out / "results.jsonl", header)
+    evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, fitness=fit["name"], fitness_args=fit["args"],
+                                 fitness_data=fit["data"], fitness_fold=fit["fold"], seed=recipe.seed,
+                                 workdir=str((out / "candidates").resolve()))
+    runner = make_runner(runner_cfg["name"], workers=runner_cfg["workers"], address=runner_cfg["address"],
+                         num_cpus=runner_cfg["num_cpus"], gpus_per_candidate=runner_cfg["gpus_per_candidate"])
+    total = recipe.population * recipe.generations
+    print(f"evolving {len(names)} lambdas: {recipe.generations} generations x {recipe.population} candidates, "
+          f"{recipe.budget} steps each, fitness '{fit['name']}', runner '{runner_cfg['name']}'; results: {results.path}")
+    if results.records:
+        print(f"continuing: {len(results.records)} of {total} candidates already finished")
+
+    def progress(rec: dict) -> None:
+        print(f"[{len(results.records)}/{total}] {rec['id']}  score {rec['score']:.4f}  ({rec['time_s']:.1f} s)", flush=True)
+
+    run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress)
+    best = search.best()
+    target = Path(recipe.best_recipe) if recipe.best_recipe else out / "best_pretrain.yaml"
+    note = (f"ELo lambdas evolved by `evovideo evolve -c {args.config}`: candidate {best.candidate.id} of "
+            f"{len(results.records)}, fitness '{fit['name']}' {fit['args']} score {best.score:.4f} (lower is better) "
+            f"after {recipe.budget} steps.\nResults: {results.path}")
+    write_pretrain_recipe(base, best.candidate.lambdas, target, note, max_steps=recipe.final_max_steps)
+    print(f"best: {best.candidate.id}  score {best.score:.4f}")
+    for name, value in best.candidate.lambdas.items():
+        print(f"  {name:<40} {value:.3f}")
+    if not args.no_plots:
+        from evovideo.evolution.plots import plot_evolution
+
+        for path in plot_evolution(results.records, out / "plots"):
+            print(f"plot: {path}")
+    print(f"best recipe: {target}   train it fully: evovideo fit -c {target}")
+    return 0

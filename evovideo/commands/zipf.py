@@ -1,0 +1,108 @@
+"""Score any encoder without labels: the Zipf fitness of its features on a set of videos.
+
+k-means (k clusters) on the encoder's L2-normalised pooled features, soft assignment, cluster
+masses sorted, KL to a Zipf prior q(i) ~ i^-s.  Lower is better: 0 = masses exactly Zipf;
+log H(k,s) = everything in one cluster (a collapsed encoder).  With labelled data, --knn also
+prints the leave-one-out kNN accuracy, so the label-free score can be compared with a labelled one.
+
+Examples:
+  evovideo zipf --encoder local-dir:runs/demo/student --data synthetic
+  evovideo zipf --encoder hf-hub:ORG/NAME --data folder --root /data/unlabeled_clips --k 100
+  evovideo zipf --encoder r2plus1d_18 --data hmdb51 --root /data/HMDB51 --k 51 --knn
+
+Data: synthetic (built in, no files), folder (every video under --root, recursive, unlabeled),
+ucf101 / hmdb51 (official layouts, every video of the split's lists).  Videos are preprocessed
+as the encoder expects (its frames, stride, size, mean/std); one centre clip per video.
+Choose k near the number of classes you expect and well below the number of videos.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from pathlib import Path
+
+DATA = ("synthetic", "folder", "ucf101", "hmdb51")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--encoder", required=True, help="registry name (random init), hf-hub:ORG/NAME, local-dir:/path or arch.tag")
+    p("--revision", help="Hub revision for hf-hub: encoders")
+    p("--data", choices=DATA, default="synthetic", help="which videos (default: synthetic)")
+    p("--root", help="dataset root folder (folder/ucf101/hmdb51)")
+    p("--split", type=int, default=1, help="ucf101/hmdb51: which official split's lists (default 1)")
+    p("--videos-per-class", type=int, default=20, help="synthetic: videos rendered per class (default 20)")
+    p("--k", type=int, help="clusters (default: the number of classes for labelled data, else 100)")
+    p("--s", type=float, default=1.0, help="Zipf exponent (default 1.0)")
+    p("--iters", type=int, default=20, help="k-means iterations (default 20)")
+    p("--temperature", type=float, help="soft-assignment temperature (default: automatic, inertia / N)")
+    p("--seed", type=int, default=0, help="k-means seed")
+    p("--knn", action="store_true", help="also print leave-one-out kNN accuracy (labelled data only)")
+    p("--frame-rate", type=float, default=25.0, help="nominal fps at which clips are sampled (default 25)")
+    p("--batch-size", type=int, default=8)
+    p("--workers", type=int, default=0, help="DataLoader worker processes")
+    p("--device", default="cpu", help="cpu, cuda, ...")
+    p("--out", help="folder for zipf.json and rank_size.png (default runs/zipf/<encoder>-<data>)")
+
+
+def _videos(args: argparse.Namespace, encoder):
+    """(dataset, number of classes or None) preprocessed for ``encoder``."""
+    from evovideo.data import ClipDataset, SampleBuilder
+    from evovideo.data.splits import scan_folder
+    from evovideo.eval.videos import labelled_videos
+
+    if args.data == "folder":
+        if not args.root:
+            raise SystemExit("--data folder needs --root (a folder of video files, searched recursively)")
+        cfg = encoder.input_config
+        builder = SampleBuilder(modalities=[cfg.modality], num_frames=cfg.num_frames, stride=cfg.stride,
+                                frame_rate=args.frame_rate, size=cfg.size, mean=cfg.mean, std=cfg.std, train=False)
+        return ClipDataset(scan_folder(args.root), builder, train=False), None
+    synthetic = None
+    if args.data == "synthetic":
+        from evovideo.data.synthetic import SyntheticVideos
+
+        synthetic = SyntheticVideos(num_videos_per_class=args.videos_per_class)
+    src = labelled_videos(args.data, encoder, root=args.root, split=args.split, frame_rate=args.frame_rate,
+                          synthetic=synthetic)
+    return src.dataset, len(src.class_names)
+
+
+def run(args: argparse.Namespace) -> int:
+    from torch.utils.data import DataLoader
+
+    from evovideo.data import collate
+    from evovideo.eval.encoder import load_encoder
+    from evovideo.eval.features import extract_features
+    from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
+    from evovideo.evolution.plots import plot_rank_size
+
+    encoder = load_encoder(args.encoder, revision=args.revision)
+    dataset, classes = _videos(args, encoder)
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate)
+    fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
+                          total=len(loader), desc="features")
+    k = args.k or classes or 100
+    z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, temperature=args.temperature, seed=args.seed)
+    worst = -math.log(float(zipf_prior(k, args.s)[0]))
+    print(f"{args.encoder} on {args.data}: {len(fs)} videos, features {fs.features.shape[1]}-d")
+    print(f"Zipf fitness KL(p||q) = {z.kl:.4f}   (k={k}, s={args.s:g}; 0 = Zipf masses, {worst:.3f} = collapsed; lower is better)")
+    print(f"cluster masses (sorted): {' '.join(f'{float(m):.3f}' for m in z.masses[:10])}{' ...' if k > 10 else ''}")
+    report = {"encoder": args.encoder, "data": args.data, "videos": len(fs), "k": k, "s": args.s, "zipf_kl": z.kl,
+              "zipf_kl_worst": worst, "masses": [float(m) for m in z.masses], "temperature": z.temperature,
+              "clusters_found": z.clusters_found}
+    if args.knn:
+        if classes is None or bool((fs.labels < 0).any()):
+            raise SystemExit("--knn needs labelled data: use --data synthetic, ucf101 or hmdb51")
+        acc = knn_accuracy(fs.features, fs.labels)
+        report["knn_accuracy"] = acc
+        print(f"leave-one-out kNN accuracy = {100 * acc:.1f}%   (labelled comparison; higher is better)")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{args.encoder}-{args.data}").strip("_")[:80]
+    out = Path(args.out or Path("runs") / "zipf" / slug)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "zipf.json").write_text(json.dumps(report, indent=2))
+    png = plot_rank_size(z.masses.tolist(), args.s, out / "rank_size.png", title=args.encoder[-40:])
+    print(f"results: {out / 'zipf.json'}   plot: {png}")
+    return 0

@@ -1,0 +1,211 @@
+"""From one decoded window of a video to the sample dict every task consumes.
+
+A clip is ``num_frames`` frames, one every ``stride`` frames at the nominal ``frame_rate``, so
+it spans ``num_frames * stride / frame_rate`` seconds whatever the file's own rate is (audio
+lengths stay equal across videos).  ONE call to the reader fetches the clip's frames, the
+``future_frames`` after it (and, for flow, the frame after each clip frame); one audio read
+covers the clip and its shifted copy.  Then::
+
+    frames (T+Tf, h, w, 3) uint8, short side = resize
+      -> rgb   (3, T, S, S)   crop/flip, normalised          -> gray (1, T, S, S)
+      -> flow  (2, T, S, S)   OpenCV on (frame, next frame), cached, same crop; in [-1, 1]
+      -> rgb_future (3, Tf, S, S)
+    audio (1, samples) -> audio / audio_shifted (1, n_mels, A) log-mel; zeros + has_audio False
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from torchvision.transforms.v2 import functional as F
+
+from evovideo.data.decode import VideoReader, resized_shape
+from evovideo.models.base import KINETICS_MEAN, KINETICS_STD, MODALITIES
+from evovideo.modalities import (
+    ClipCrop,
+    FlowCache,
+    FlowSettings,
+    gray_stats,
+    log_mel,
+    normalize,
+    normalize_uint8,
+    silent_log_mel,
+    to_float_clip,
+    to_gray,
+)
+
+
+@dataclass(frozen=True)
+class ClipTiming:
+    num_frames: int = 16
+    stride: int = 2
+    frame_rate: float = 25.0
+    future_frames: int = 0
+
+    @property
+    def step(self) -> float:
+        return self.stride / self.frame_rate
+
+    @property
+    def clip_sec(self) -> float:
+        return self.num_frames * self.step
+
+    @property
+    def window_sec(self) -> float:
+        """Seconds the clip and its future frames cover (what a clip sampler must fit)."""
+        return (self.num_frames + self.future_frames) * self.step
+
+    def times(self, start: float) -> list[float]:
+        return [start + i * self.step for i in range(self.num_frames + self.future_frames)]
+
+
+class SampleBuilder:
+    """Build the sample dict (see CONTRACTS "The batch") from a reader and a clip start time.
+
+    Train samples (``train=True``) take a random crop, a random horizontal flip when ``hflip``
+    (turn it off for classes that are not mirror-invariant: the synthetic MoveLeft flipped is
+    MoveRight) and a random audio-shift sign, all from the ``rng`` handed to ``build`` (the
+    dataset seeds it per sample).  Eval samples use fixed crops and no flip.
+    """
+
+    def __init__(
+        self,
+        *,
+        modalities: Sequence[str] = ("rgb",),
+        num_frames: int = 16,
+        stride: int = 2,
+        frame_rate: float = 25.0,
+        size: int = 112,
+        resize: int | None = None,
+        future_frames: int = 0,
+        audio_shift: float = 0.0,
+        mean: tuple[float, ...] = KINETICS_MEAN,
+        std: tuple[float, ...] = KINETICS_STD,
+        flow: FlowSettings | None = None,
+        flow_cache_dir: str | Path | None = None,
+        sample_rate: int = 16000,
+        n_mels: int = 64,
+        win_ms: float = 25.0,
+        hop_ms: float = 10.0,
+        train: bool = True,
+        num_crops: int = 1,
+        hflip: bool = True,
+    ) -> None:
+        unknown = [m for m in modalities if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"unknown modalities {unknown}; choose from {', '.join(MODALITIES)}")
+        self.modalities = tuple(modalities)
+        self.timing = ClipTiming(num_frames, stride, frame_rate, future_frames)
+        self.size = size
+        self.resize = resize or int(round(size * 8 / 7))  # 112 -> 128, 224 -> 256
+        self.audio_shift = float(audio_shift)
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.gray_mean, self.gray_std = gray_stats(self.mean, self.std)
+        self.flow = flow or FlowSettings()
+        self.flow_cache = FlowCache(flow_cache_dir) if flow_cache_dir else None
+        self.sample_rate, self.n_mels, self.win_ms, self.hop_ms = sample_rate, n_mels, win_ms, hop_ms
+        self.crop = ClipCrop(size, train=train, num_crops=num_crops, hflip=hflip)
+        self.train = train
+
+    @property
+    def wants_audio(self) -> bool:
+        return "audio" in self.modalities or self.audio_shift > 0
+
+    def build(self, reader: VideoReader, start: float, crop_index: int = 0, rng: random.Random | None = None) -> dict:
+        """The sample of the clip starting at ``start``; train draws come from ``rng`` (default
+        ``random.Random(0)``: the process-wide RNG is never used)."""
+        rng = rng or random.Random(0)
+        t = self.timing
+        times = t.times(start)
+        want_flow = "flow" in self.modalities
+        if not want_flow and not reader.resizes_while_converting:
+            return self._build_crop_first(reader, times, start, crop_index, rng)
+        frames, nexts = reader.frames_at(times, self.resize, with_next=want_flow)  # (T+Tf, h, w, 3)
+        box = self.crop.choose(frames.shape[1], frames.shape[2], crop_index, rng)
+        return self._finish(reader, frames, nexts, box, times, start, rng,
+                            crop=lambda x: self._crop_frames(x, box))
+
+    def _build_crop_first(self, reader: VideoReader, times, start: float, crop_index: int, rng) -> dict:
+        """Full-size frames: crop the region the resized crop would cover, then resize only it."""
+        frames, _ = reader.frames_at(times, None)  # (T+Tf, H, W, 3)
+        H, W = frames.shape[1:3]
+        h, w = resized_shape(H, W, self.resize)
+        top, left, flip = box = self.crop.choose(h, w, crop_index, rng)
+        sy, sx = H / h, W / w
+        y0, x0 = int(round(top * sy)), int(round(left * sx))
+        y1, x1 = min(H, int(round((top + min(self.size, h)) * sy))), min(W, int(round((left + min(self.size, w)) * sx)))
+
+        def crop(x: torch.Tensor) -> torch.Tensor:  # (N, H, W, 3) -> (N, S, S, 3)
+            x = F.resize(x[:, y0:y1, x0:x1].permute(0, 3, 1, 2), [self.size, self.size], antialias=True)
+            return (F.horizontal_flip(x) if flip else x).permute(0, 2, 3, 1)
+
+        return self._finish(reader, frames, None, box, times, start, rng, crop=crop)
+
+    def _finish(self, reader, frames, nexts, box, times, start, rng, *, crop) -> dict:
+        t = self.timing
+        sample: dict = {}
+        # crop the uint8 frames first, then convert: fewer pixels to turn into floats
+        clip = crop(frames[: t.num_frames])  # (T, S, S, 3) uint8
+        if "rgb" in self.modalities:
+            sample["rgb"] = normalize_uint8(clip, self.mean, self.std)  # (3, T, S, S)
+        if "gray" in self.modalities:
+            sample["gray"] = normalize(to_gray(to_float_clip(clip)), self.gray_mean, self.gray_std)
+        if t.future_frames:
+            sample["rgb_future"] = normalize_uint8(crop(frames[t.num_frames:]), self.mean, self.std)
+        if nexts is not None:
+            sample["flow"] = self.crop.apply(self._flow(reader, times, frames, nexts), box, is_flow=True)
+        if self.wants_audio:
+            sample.update(self._audio(reader, start, rng))
+        return sample
+
+    def _crop_frames(self, frames: torch.Tensor, box) -> torch.Tensor:
+        """(T, h, w, 3) uint8 -> (T, S, S, 3) uint8 with the clip's crop (and flip)."""
+        return self.crop.apply(frames.permute(3, 0, 1, 2), box).permute(1, 2, 3, 0)
+
+    def _flow(self, reader: VideoReader, times, frames, nexts) -> torch.Tensor:
+        n = self.timing.num_frames
+        a, b = frames[:n], nexts[:n]
+        if self.flow_cache is None:
+            from evovideo.modalities import compute_flow
+
+            return compute_flow(a, b, self.flow)
+        key = FlowCache.key(reader.path, times[:n], tuple(a.shape[1:3]), self.flow)
+        return self.flow_cache.get_or_compute(key, a, b, self.flow)
+
+    def _audio(self, reader: VideoReader, start: float, rng: random.Random) -> dict:
+        sr, clip = self.sample_rate, self.timing.clip_sec
+        n = int(round(clip * sr))
+        out: dict = {}
+        shift = self._shift(start, reader.info.duration, rng) if self.audio_shift > 0 else 0.0
+        lo, hi = min(start, start + shift), max(start, start + shift) + clip
+        wave = reader.audio(lo, hi, sr)
+        out["has_audio"] = torch.tensor(wave is not None)
+        mel = dict(n_mels=self.n_mels, win_ms=self.win_ms, hop_ms=self.hop_ms)
+
+        def spec(at: float) -> torch.Tensor:
+            if wave is None:
+                return silent_log_mel(n, sr, n_mels=self.n_mels, hop_ms=self.hop_ms)
+            i = int(round((at - lo) * sr))
+            return log_mel(wave[:, i:i + n], sr, **mel)
+
+        if "audio" in self.modalities:
+            out["audio"] = spec(start)
+        if self.audio_shift > 0:
+            out["audio_shifted"] = spec(start + shift)
+            out["audio_shift"] = torch.tensor(shift, dtype=torch.float32)
+        return out
+
+    def _shift(self, start: float, duration: float, rng: random.Random) -> float:
+        """+-audio_shift seconds, the sign chosen at random (train) or + (eval), flipped when the
+        shifted window would leave the video."""
+        s = self.audio_shift
+        signs = [1.0, -1.0] if not self.train or rng.random() < 0.5 else [-1.0, 1.0]
+        clip = self.timing.clip_sec
+        for sign in signs:
+            if 0.0 <= start + sign * s and start + sign * s + clip <= duration + 1e-6:
+                return sign * s
+        return signs[0] * s  # video too short for either: the window runs past an end (zero-padded)

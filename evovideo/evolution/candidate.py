@@ -1,0 +1,116 @@
+"""Evaluate one candidate: pretrain briefly with its lambdas, extract features, score them.
+
+    evaluate = PretrainEvaluator(recipe="recipes/pretrain/demo_synthetic.yaml", budget=20,
+                                 fitness="zipf", fitness_args={"k": 8},
+                                 fitness_data={"class_path": "evovideo.lightning.SyntheticDataModule",
+                                               "init_args": {"num_videos_per_class": 4}},
+                                 workdir="runs/evolve/demo/candidates")
+    result = evaluate(candidate)        # FitnessResult: score (lower is better) + metrics
+
+The trainer is a small interface, ``Trainer(recipe, lambdas, budget, seed, workdir) -> Encoder``;
+the default, :func:`pretrain_with_lightning`, calls ``evovideo.lightning.pretrain.run_pretraining``
+(imported only when a candidate is trained, so this module does not import Lightning).  Every
+candidate trains with the same ``seed`` (same initialisation and data order: common random
+numbers), so score differences come from the lambdas, not from the luck of the draw.
+
+The evaluator is a plain picklable object: process and Ray workers rebuild the data themselves.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+
+from evovideo.evolution.fitness import FITNESS, FitnessResult
+from evovideo.evolution.search import Candidate
+from evovideo.models import Encoder
+
+log = logging.getLogger(__name__)
+
+Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
+
+
+def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path) -> Encoder:
+    """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student."""
+    from evovideo.lightning.pretrain import run_pretraining
+
+    return run_pretraining(
+        recipe, lambdas=dict(lambdas), max_steps=budget, seed=seed, root_dir=workdir,
+        trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False},
+    )
+
+
+def build_loader(spec: Mapping[str, Any], fold: str = "val") -> Any:
+    """A dataloader from a LightningCLI-style ``{class_path, init_args}`` data module spec.
+
+    Cached per process (the fitness data is the same for every candidate; a worker that scores
+    several candidates builds it once).
+    """
+    return _cached_loader(json.dumps(dict(spec), sort_keys=True), fold)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_loader(spec_json: str, fold: str) -> Any:
+    spec = json.loads(spec_json)
+    if "class_path" not in spec:
+        raise ValueError(f"fitness data needs 'class_path' (e.g. evovideo.lightning.SyntheticDataModule), got {dict(spec)}")
+    module_name, _, cls_name = str(spec["class_path"]).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"fitness data class_path '{spec['class_path']}' cannot be imported: {err}") from None
+    if fold not in ("train", "val", "test"):
+        raise ValueError(f"fitness data fold must be train, val or test, got '{fold}'")
+    dm = cls(**dict(spec.get("init_args") or {}))
+    dm.setup("validate" if fold == "val" else fold)
+    return getattr(dm, f"{fold}_dataloader")()
+
+
+@dataclass
+class PretrainEvaluator:
+    """Pretrain -> features -> fitness for one candidate (see the module docstring).
+
+    recipe: base pretrain recipe (path or dict); budget: training steps per candidate.
+    fitness / fitness_args: a registered fitness (``evovideo.evolution.FITNESS``) and its arguments.
+    fitness_data: the held-out set the features are computed on (``{class_path, init_args}``),
+    fitness_fold: which of its loaders (val by default).
+    """
+
+    recipe: Any
+    budget: int
+    fitness: str = "zipf"
+    fitness_args: dict[str, Any] = field(default_factory=dict)
+    fitness_data: dict[str, Any] = field(default_factory=dict)
+    fitness_fold: str = "val"
+    seed: int = 0
+    workdir: str = "runs/evolve/candidates"
+    device: str = "auto"  # feature extraction: "auto" = cuda when available, else cpu
+    trainer: Trainer = pretrain_with_lightning
+
+    def __post_init__(self) -> None:
+        FITNESS.get(self.fitness)  # unknown names fail now, listing the known ones
+
+    def __call__(self, candidate: Candidate) -> FitnessResult:
+        workdir = Path(self.workdir) / candidate.id
+        student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir)
+        return self.score(student)
+
+    def score(self, encoder: Encoder) -> FitnessResult:
+        """The fitness of an encoder's features on the fitness data."""
+        from evovideo.eval.features import extract_features
+
+        fit = FITNESS.create(self.fitness, **self.fitness_args)
+        loader = build_loader(self.fitness_data, self.fitness_fold)
+        device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        fs = extract_features(encoder, loader, device=device, progress=False)
+        if not bool(torch.isfinite(fs.features).all()):  # training diverged: worst score, keep going
+            log.warning("non-finite features: candidate scored +inf")
+            return FitnessResult(score=math.inf, metrics={"error": "non-finite features (training diverged)"})
+        return fit(fs.features, fs.labels if fit.requires_labels else None)

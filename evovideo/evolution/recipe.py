@@ -1,0 +1,140 @@
+"""The evolve recipe (``recipes/evolve/<entry>.yaml``) and the pretrain recipe it writes.
+
+Fields and defaults (every field is optional except ``pretrain``)::
+
+    pretrain: recipes/pretrain/demo_synthetic.yaml   # base recipe: encoders, data, optimiser, steps
+    search_space: null        # lambda names to evolve; null = every task and distill term of `pretrain`
+    start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
+    candidate_overrides: {}   # dotted keys changed in the base recipe for candidates only, e.g.
+                              # {trainer.devices: 1, trainer.strategy: auto} (one GPU per candidate)
+    population: 8             # candidates per generation
+    tournament: 3             # contestants per tournament
+    generations: 5
+    elite: 1                  # best-so-far candidates that stay in the tournament pool
+    mutation: {rate: null, sigma: 0.2, p_perturb: 0.6, p_zero: 0.2, p_resample: 0.2}
+    budget: 200               # training steps per candidate (max_steps)
+    seed: 0                   # search draws and every candidate's training seed
+    fitness: {name: zipf, args: {k: 100, s: 1.0}, data: {class_path: ..., init_args: {...}}, fold: val}
+    runner: {name: local, workers: 1, address: null, num_cpus: null, gpus_per_candidate: 0}
+    out: runs/evolve/<entry>  # results.jsonl, plots/, candidates/
+    best_recipe: null         # where the best lambdas are written as a pretrain recipe (null: <out>/best_pretrain.yaml)
+    final_max_steps: null     # trainer.max_steps of that recipe (null: the base recipe's)
+
+Relative paths are resolved against the working directory, then against the recipe's folder and
+its parents (so ``recipes/...`` works from anywhere inside a checkout).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_MUTATION = {"rate": None, "sigma": 0.2, "p_perturb": 0.6, "p_zero": 0.2, "p_resample": 0.2}
+DEFAULT_FITNESS = {"name": "zipf", "args": {}, "data": {}, "fold": "val"}
+DEFAULT_RUNNER = {"name": "local", "workers": 1, "address": None, "num_cpus": None, "gpus_per_candidate": 0.0}
+
+
+@dataclass
+class EvolveRecipe:
+    pretrain: str
+    search_space: list[str] | None = None
+    start_from_recipe: bool = True
+    candidate_overrides: dict[str, Any] = field(default_factory=dict)
+    population: int = 8
+    tournament: int = 3
+    generations: int = 5
+    elite: int = 1
+    mutation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MUTATION))
+    budget: int = 200
+    seed: int = 0
+    fitness: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_FITNESS))
+    runner: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RUNNER))
+    out: str = "runs/evolve/default"
+    best_recipe: str | None = None
+    final_max_steps: int | None = None
+    source: str | None = None  # the YAML file it came from (not a recipe field)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "EvolveRecipe":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"evolve recipe '{path}' not found; see recipes/evolve/ for entries")
+        raw = yaml.safe_load(path.read_text()) or {}
+        known = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ValueError(f"{path}: unknown field(s) {unknown}; known: {', '.join(known)}")
+        if "pretrain" not in raw:
+            raise ValueError(f"{path}: 'pretrain' (the base pretrain recipe) is required")
+        for name, defaults in (("mutation", DEFAULT_MUTATION), ("fitness", DEFAULT_FITNESS), ("runner", DEFAULT_RUNNER)):
+            given = raw.get(name) or {}
+            bad = sorted(set(given) - set(defaults))
+            if bad:
+                raise ValueError(f"{path}: unknown {name} field(s) {bad}; known: {', '.join(defaults)}")
+            raw[name] = {**copy.deepcopy(defaults), **given}
+        return cls(**raw, source=str(path))
+
+    def resolve(self, p: str | Path) -> Path:
+        """A path from the recipe: as given if it exists, else relative to the recipe's folders."""
+        p = Path(p)
+        if p.is_absolute() or p.exists() or self.source is None:
+            return p
+        for parent in Path(self.source).resolve().parents:
+            if (parent / p).exists():
+                return parent / p
+        return p
+
+    def base_recipe(self) -> dict[str, Any]:
+        path = self.resolve(self.pretrain)
+        if not path.is_file():
+            raise FileNotFoundError(f"pretrain recipe '{self.pretrain}' (field 'pretrain') not found")
+        return yaml.safe_load(path.read_text()) or {}
+
+    def candidate_recipe(self, base: dict[str, Any]) -> dict[str, Any]:
+        """The base recipe with ``candidate_overrides`` applied (dotted keys, e.g. ``trainer.devices``)."""
+        cfg = copy.deepcopy(base)
+        for dotted, value in self.candidate_overrides.items():
+            node, keys = cfg, dotted.split(".")
+            for key in keys[:-1]:
+                if not isinstance(node.setdefault(key, {}), dict):
+                    raise ValueError(f"candidate_overrides['{dotted}']: '{key}' is not a mapping in the pretrain recipe")
+                node = node[key]
+            node[keys[-1]] = value
+        return cfg
+
+    def initial_lambdas(self, base: dict[str, Any]) -> dict[str, float]:
+        """Every task and distill weight of the base recipe, in recipe order."""
+        init = (base.get("model") or {}).get("init_args") or {}
+        return {**{k: float(v) for k, v in (init.get("tasks") or {}).items()},
+                **{k: float(v) for k, v in (init.get("distill") or {}).items()}}
+
+    def space_names(self, base: dict[str, Any]) -> tuple[str, ...]:
+        names = tuple(self.search_space or self.initial_lambdas(base))
+        if not names:
+            raise ValueError(f"pretrain recipe '{self.pretrain}' has no tasks/distill terms and no search_space is given")
+        return names
+
+
+def write_pretrain_recipe(base: dict[str, Any], lambdas: dict[str, float], path: str | Path,
+                          note: str, max_steps: int | None = None) -> Path:
+    """The base pretrain recipe with ``lambdas`` pinned (task terms and ``:`` distill terms)."""
+    cfg = copy.deepcopy(base)
+    init = cfg.setdefault("model", {}).setdefault("init_args", {})
+    tasks = dict(init.get("tasks") or {})
+    distill = dict(init.get("distill") or {})
+    for key, weight in lambdas.items():
+        (distill if ":" in key else tasks)[key] = round(float(weight), 4)
+    init["tasks"], init["distill"] = tasks, distill
+    if max_steps is not None:
+        cfg.setdefault("trainer", {})["max_steps"] = int(max_steps)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "".join(f"# {line}\n" for line in note.splitlines())
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    path.write_text(f"{header}# written by `evovideo evolve` on {stamp}\n" + yaml.safe_dump(cfg, sort_keys=False))
+    return path

@@ -1,0 +1,136 @@
+"""Tournament-selection evolution of lambda vectors, as ask/tell (no training, no I/O here).
+
+    search = TournamentSearch(space, population=8, tournament=3, generations=5, seed=0)
+    while not search.done:
+        for cand in search.ask():                 # the unfinished candidates of this generation
+            search.tell(cand.id, score(cand.lambdas))   # lower is better
+    search.best()
+
+Generation 0 is ``population`` random vectors (the first one is ``initial`` when given, e.g. the
+lambdas of the base recipe).  Each later child is a mutation of a tournament winner: ``tournament``
+contestants drawn from the previous generation plus the ``elite`` best candidates found so far;
+the lowest score wins.  Elites are not re-trained: their score stands.
+
+Deterministic: generation g is drawn from ``numpy.random.default_rng([seed, g])`` and depends only
+on the scores of generations < g, and a generation is created only once all of the previous one
+is told.  So the same seed plus the same finished results always propose the same next candidates,
+whatever order a runner finishes them in -- which is what makes resuming exact.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evovideo.evolution.genome import SearchSpace
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str  # "g002c005": generation 2, index 5
+    generation: int
+    index: int
+    lambdas: dict[str, float]
+    parent: str | None = None
+    mutations: tuple[str, ...] = ()
+
+
+@dataclass
+class Told:
+    candidate: Candidate
+    score: float  # lower is better; NaN counts as +inf
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class TournamentSearch:
+    def __init__(
+        self,
+        space: SearchSpace,
+        population: int = 8,
+        tournament: int = 3,
+        generations: int = 5,
+        elite: int = 1,
+        seed: int = 0,
+        initial: dict[str, float] | None = None,
+    ) -> None:
+        if population < 2:
+            raise ValueError(f"population must be >= 2, got {population}")
+        if tournament < 1:
+            raise ValueError(f"tournament size must be >= 1, got {tournament}")
+        if generations < 1:
+            raise ValueError(f"generations must be >= 1, got {generations}")
+        if elite < 0:
+            raise ValueError(f"elite must be >= 0, got {elite}")
+        self.space, self.population, self.tournament = space, population, tournament
+        self.generations, self.elite, self.seed = generations, elite, seed
+        self.initial = space.validate(initial) if initial is not None else None
+        self.generation = 0
+        self._proposed: dict[str, Candidate] = {c.id: c for c in self._make_generation(0)}
+        self._told: dict[str, Told] = {}
+
+    # -- ask / tell --------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.generation >= self.generations
+
+    def ask(self) -> list[Candidate]:
+        """The candidates of the current generation that have no score yet (empty when done)."""
+        if self.done:
+            return []
+        return [c for c in self._proposed.values() if c.generation == self.generation and c.id not in self._told]
+
+    def tell(self, candidate_id: str, score: float, metrics: dict[str, Any] | None = None,
+             lambdas: dict[str, float] | None = None) -> None:
+        """Record a score.  ``lambdas`` (when given, e.g. from a results file) must match the proposal."""
+        if candidate_id not in self._proposed:
+            raise KeyError(
+                f"candidate '{candidate_id}' was not proposed by this search (generation {self.generation}); "
+                "the results file was written by a different search configuration"
+            )
+        cand = self._proposed[candidate_id]
+        if lambdas is not None and any(abs(lambdas.get(n, math.nan) - v) > 1e-9 for n, v in cand.lambdas.items()):
+            raise ValueError(
+                f"candidate '{candidate_id}' in the results has lambdas {lambdas}, but this search proposes "
+                f"{cand.lambdas}: the seed or search settings changed; use a new output folder"
+            )
+        if candidate_id in self._told:
+            return  # told twice (e.g. replayed results): keep the first
+        score = float(score)
+        self._told[candidate_id] = Told(cand, math.inf if math.isnan(score) else score, dict(metrics or {}))
+        while not self.done and not self.ask():
+            self.generation += 1
+            if not self.done:
+                self._proposed.update({c.id: c for c in self._make_generation(self.generation)})
+
+    # -- results -----------------------------------------------------------------------------
+    def history(self) -> list[Told]:
+        """Every scored candidate, in generation / index order."""
+        return sorted(self._told.values(), key=lambda t: (t.candidate.generation, t.candidate.index))
+
+    def best(self, up_to_generation: int | None = None) -> Told:
+        pool = [t for t in self.history() if up_to_generation is None or t.candidate.generation <= up_to_generation]
+        if not pool:
+            raise ValueError("no candidate has been scored yet")
+        return min(pool, key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+
+    # -- generations -------------------------------------------------------------------------
+    def _make_generation(self, g: int) -> list[Candidate]:
+        rng = np.random.default_rng([self.seed, g])
+        if g == 0:
+            out = []
+            for i in range(self.population):
+                lam = self.initial if (i == 0 and self.initial is not None) else self.space.random(rng)
+                out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, dict(lam)))
+            return out
+        prev = [t for t in self.history() if t.candidate.generation == g - 1]
+        elites = sorted(self._told.values(), key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+        pool = prev + [t for t in elites[: self.elite] if t.candidate.generation != g - 1]
+        out = []
+        for i in range(self.population):
+            picks = rng.choice(len(pool), size=min(self.tournament, len(pool)), replace=False)
+            winner = min((pool[j] for j in picks), key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+            child, changes = self.space.mutate(winner.candidate.lambdas, rng)
+            out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, child, winner.candidate.id, tuple(changes)))
+        return out

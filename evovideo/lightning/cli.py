@@ -1,0 +1,98 @@
+"""``evovideo fit|validate|test|predict``: LightningCLI over any LightningModule and DataModule.
+
+A recipe picks the classes by ``class_path`` (subclass mode), so pretraining
+(:class:`~evovideo.lightning.PretrainModule`) and fine-tuning recipes share one command::
+
+    evovideo fit -c recipes/pretrain/demo_synthetic.yaml
+    evovideo fit -c recipes/pretrain/demo_synthetic.yaml --trainer.max_steps 20 --model.init_args.lr 3e-4
+    evovideo fit --help                      # every argument of the Trainer
+    evovideo fit -c <recipe> --print_config  # the resolved recipe
+
+Each run writes its resolved config (``config.yaml``) beside its logs: a CSV logger always,
+and a TensorBoard logger too when ``tensorboard`` is installed, under ``trainer.default_root_dir``.
+Before ``fit`` the module checks the data produces every batch key its terms read (a module
+with a ``check_data(datamodule)`` method), so a bad recipe fails before any data is read.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any, Mapping
+
+from pytorch_lightning import LightningDataModule, LightningModule, Trainer
+from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.loggers import CSVLogger, Logger
+
+from evovideo.tasks import RecipeError
+
+
+def default_loggers(root: str) -> list[Logger]:
+    """CSV always; TensorBoard as well when it is installed."""
+    loggers: list[Logger] = [CSVLogger(root, name="logs")]
+    if importlib.util.find_spec("tensorboard") is not None:
+        from pytorch_lightning.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(root, name="logs", version=loggers[0].version))
+    return loggers
+
+
+class EvovideoCLI(LightningCLI):
+    """LightningCLI with evovideo's defaults: loggers, saved config, data check before fit."""
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
+        if trainer_cfg.get("logger") in (None, True) and "logger" not in kwargs:
+            kwargs["logger"] = default_loggers(trainer_cfg.get("default_root_dir") or os.getcwd())
+        return super().instantiate_trainer(**kwargs)
+
+    def before_fit(self) -> None:
+        check = getattr(self.model, "check_data", None)
+        if callable(check) and self.datamodule is not None:
+            check(self.datamodule)
+
+
+def build_cli(args: list[str] | Mapping[str, Any] | None, *, run: bool = False,
+              datamodule_required: bool = True) -> EvovideoCLI:
+    """Parse ``args`` (argv list, or a recipe dict when ``run=False``) and instantiate the classes."""
+    return EvovideoCLI(
+        LightningModule,
+        LightningDataModule if datamodule_required else None,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=dict(args) if isinstance(args, Mapping) else args,
+        run=run,
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+    )
+
+
+def run_lightning_cli(argv: list[str]) -> int:
+    """Entry point of ``evovideo fit|validate|test|predict``; returns the exit code.
+
+    Recipe mistakes (unknown names, weights outside [0, 1], data that lacks a modality) are
+    reported as one line naming the field, with exit code 2.
+    """
+    # From the command line let LightningCLI read sys.argv itself: DDP's launcher re-runs that
+    # command line for the other ranks.  From Python (tests, notebooks) pass the list.
+    args = None if list(argv) == sys.argv[1:] else list(argv)
+    try:
+        build_cli(args, run=True)
+    except ValueError as raised:  # jsonargparse wraps errors raised while instantiating classes
+        err = recipe_error(raised)
+        if err is None or os.environ.get("EVOVIDEO_TRACEBACK"):
+            raise
+        print(f"evovideo {argv[0] if argv else ''}: error: {err}", file=sys.stderr)
+        print("(set EVOVIDEO_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 2
+    return 0
+
+
+def recipe_error(err: BaseException | None) -> RecipeError | None:
+    """The :class:`RecipeError` behind ``err`` (itself, or in its cause/context chain)."""
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, RecipeError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None

@@ -1,0 +1,288 @@
+"""LightningDataModules for the video datasets; their typed arguments are a recipe's ``data:``.
+
+    data:
+      class_path: evovideo.lightning.UCF101DataModule
+      init_args: {root: /data/UCF101, split: 1, modalities: [rgb, flow, audio], num_frames: 16}
+
+Every module builds one ``SampleBuilder`` per stage (what each sample carries, see
+``evovideo.data.pipeline``) and a registered dataset (``evovideo.data.DATASETS``).  Train: one
+random clip per video; val: one centre clip; test: ``test_clips`` x ``test_crops`` views per video.
+The train loader is resumable mid-epoch (``evovideo.data.dataset.ResumableDataLoader``): its order
+is seeded by (seed, epoch), every train sample's random draws by (seed, epoch, index), and
+Lightning saves its position in each checkpoint, so a killed run resumed from ``last.ckpt`` sees
+the same batches as an uninterrupted one (Lightning sets the epoch through ``sampler.set_epoch``).
+Undecodable files are skipped; ``skipped_files`` / ``skipped`` tell which after an epoch (all
+workers included) and ``SkippedFilesCallback`` logs the count.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+import torch
+
+from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
+from evovideo.data.dataset import EpochSampler, ResumableDataLoader
+from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
+from evovideo.modalities import FlowSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FLOW_CACHE = Path.home() / ".cache" / "evovideo" / "flow"
+
+
+class VideoDataModule(pl.LightningDataModule):
+    """Shared arguments of every video DataModule (subclasses set ``dataset_name``).
+
+    Args:
+        root: dataset root folder (the official layout, see ``evovideo.data.splits``).
+        split: official fold 1-3 (UCF101, HMDB51).
+        modalities: any of rgb, gray, flow, audio.
+        num_frames / stride / frame_rate: a clip is ``num_frames`` frames, one every ``stride``
+            frames at ``frame_rate`` fps (``num_frames * stride / frame_rate`` seconds).
+        size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
+        future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
+        audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
+        flow_method: tvl1 (as in the paper, slow), farneback or dis (fast).
+        flow_cache_dir: flow is computed once per (file, clip, settings) and stored here.
+        backend: decoder: pyav, torchcodec, or auto (TorchCodec when it is installed and loads,
+            else PyAV).
+        hflip: mirror half of the train clips at random (default True; the synthetic set's
+            motions are not mirror-invariant, so ``SyntheticDataModule`` defaults to False).
+        sample_seed: seeds the train order and each train sample's draws (clip start, crop,
+            flip, audio-shift sign) as a function of (seed, epoch, index); None: the run's
+            ``seed_everything`` value (``PL_GLOBAL_SEED``), else 0.
+    """
+
+    dataset_name = ""
+
+    def __init__(
+        self,
+        root: str = "",
+        split: int = 1,
+        modalities: list[str] | None = None,
+        num_frames: int = 16,
+        stride: int = 2,
+        frame_rate: float = 25.0,
+        size: int = 112,
+        resize: int | None = None,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        future_frames: int = 0,
+        audio_shift: float = 0.0,
+        flow_method: str = "tvl1",
+        flow_bound: float = 20.0,
+        flow_cache_dir: str | None = str(DEFAULT_FLOW_CACHE),
+        sample_rate: int = 16000,
+        n_mels: int = 64,
+        win_ms: float = 25.0,
+        hop_ms: float = 10.0,
+        mean: tuple[float, float, float] = KINETICS_MEAN,
+        std: tuple[float, float, float] = KINETICS_STD,
+        val_clips: int = 1,
+        test_clips: int = 10,
+        test_crops: int = 3,
+        backend: str = "auto",
+        pin_memory: bool = False,
+        hflip: bool = True,
+        sample_seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.root, self.split = root, split
+        self.modalities = list(modalities or ["rgb"])
+        self.future_frames, self.audio_shift = future_frames, audio_shift
+        self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
+        self.val_clips, self.test_clips, self.test_crops = val_clips, test_clips, test_crops
+        self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
+        self._builder_args: dict[str, Any] = dict(
+            modalities=self.modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate,
+            size=size, resize=resize, future_frames=future_frames, audio_shift=audio_shift,
+            mean=tuple(mean), std=tuple(std), flow=FlowSettings(flow_method, flow_bound),
+            flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
+            sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
+        )
+        self.datasets: dict[str, ClipDataset] = {}
+
+    @property
+    def batch_keys(self) -> set[str]:
+        keys = set(self.modalities) | {"label", "video_index", "video_name"}
+        if "audio" in self.modalities or self.audio_shift > 0:
+            keys.add("has_audio")
+        if self.future_frames > 0:
+            keys.add("rgb_future")
+        if self.audio_shift > 0:
+            keys |= {"audio_shifted", "audio_shift"}
+        return keys
+
+    def builder(self, fold: str) -> SampleBuilder:
+        crops = self.test_crops if fold == "test" else 1
+        return SampleBuilder(**self._builder_args, train=fold == "train", num_crops=crops)
+
+    def make_dataset(self, fold: str) -> ClipDataset:
+        clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
+        crops = self.test_crops if fold == "test" else 1
+        return DATASETS.create(
+            self.dataset_name, root=self.root, split=self.split, fold=fold, builder=self.builder(fold),
+            clips_per_video=clips, crops_per_video=crops, backend=self.backend,
+        )
+
+    def dataset(self, fold: str) -> ClipDataset:
+        if fold not in self.datasets:
+            ds = self.make_dataset(fold)
+            for other in self.datasets.values():  # folds over the same files share one skip record
+                if other.records == ds.records:
+                    ds.tracker = other.tracker
+                    break
+            self.datasets[fold] = ds
+        return self.datasets[fold]
+
+    def setup(self, stage: str | None = None) -> None:
+        folds = {"fit": ["train", "val"], "validate": ["val"], "test": ["test"], "predict": ["test"]}
+        for fold in folds.get(stage or "fit", ["train", "val"]):
+            self.dataset(fold)
+
+    def _loader(self, fold: str) -> DataLoader:
+        return DataLoader(self.dataset(fold), batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers,
+                          collate_fn=collate, pin_memory=self.pin_memory, persistent_workers=False)
+
+    @property
+    def seed(self) -> int:
+        """The train sampling seed: ``sample_seed``, else the run's ``seed_everything``, else 0."""
+        if self.sample_seed is not None:
+            return int(self.sample_seed)
+        return int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+    def train_dataloader(self) -> ResumableDataLoader:
+        """Seeded, per-epoch shuffled, resumable mid-epoch; one share per rank under DDP."""
+        ds = self.dataset("train")
+        trainer = getattr(self, "trainer", None)
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = EpochSampler(ds, seed=self.seed, num_replicas=replicas, rank=rank)
+        return ResumableDataLoader(
+            ds, batch_size=self.batch_size, sampler=sampler, num_workers=self.num_workers, collate_fn=collate,
+            pin_memory=self.pin_memory, drop_last=len(ds) > self.batch_size, persistent_workers=False,
+            generator=torch.Generator().manual_seed(self.seed),  # worker seeds: leave torch's global RNG alone
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    @property
+    def skipped_files(self) -> list[str]:
+        """Files found undecodable so far (each once), over every fold and worker."""
+        return sorted({p for ds in self.datasets.values() for p in ds.skipped_files})
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_files)
+
+
+class UCF101DataModule(VideoDataModule):
+    """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = the split's test list."""
+
+    dataset_name = "ucf101"
+    num_classes = 101
+
+
+class HMDB51DataModule(VideoDataModule):
+    """HMDB51 from ``root`` holding the class folders and ``testTrainMulti_7030_splits/``."""
+
+    dataset_name = "hmdb51"
+    num_classes = 51
+
+
+class KineticsDataModule(VideoDataModule):
+    """Kinetics from ``root`` with ``annotations/{train,val,test}.csv`` + videos, or class folders."""
+
+    dataset_name = "kinetics"
+
+
+class FolderDataModule(VideoDataModule):
+    """Unlabeled pretraining on every video under ``root`` (recursive); label -1.  Validation and
+    test read the same folder (one centre clip per video)."""
+
+    dataset_name = "folder"
+
+    def make_dataset(self, fold: str) -> ClipDataset:
+        if fold == "train":
+            return super().make_dataset(fold)
+        return DATASETS.create("folder", root=self.root, fold=fold, builder=self.builder("val"),
+                               clips_per_video=1, crops_per_video=1, backend=self.backend)
+
+
+class SkippedFilesCallback(pl.Callback):
+    """Log ``data/skipped_files`` (distinct undecodable files so far) at the end of each epoch."""
+
+    def _log(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        dm = trainer.datamodule
+        if isinstance(dm, VideoDataModule):
+            pl_module.log("data/skipped_files", float(dm.skipped), rank_zero_only=True)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._log(trainer, pl_module)
+
+
+class SyntheticDataModule(VideoDataModule):
+    """The built-in synthetic set (``evovideo.data.synthetic.SyntheticVideos``), rendered in
+    memory and run through the same sample pipeline; no files, no network.  ``split`` picks the
+    UCF101-style group split (val and test = the split's test groups).  ``seed`` renders the
+    videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
+    to False: the motion classes are not mirror-invariant (a flipped MoveLeft is MoveRight,
+    clockwise becomes anticlockwise), so a flip would give a clip the wrong label."""
+
+    dataset_name = "synthetic"
+    num_classes = 10
+
+    def __init__(
+        self,
+        num_videos_per_class: int = 8,
+        num_classes: int = 10,
+        video_frames: int = 32,
+        video_size: int = 64,
+        fps: int = 16,
+        seed: int = 0,
+        split: int = 1,
+        modalities: list[str] | None = None,
+        num_frames: int = 8,
+        stride: int = 2,
+        size: int = 56,
+        resize: int | None = 64,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        future_frames: int = 0,
+        audio_shift: float = 0.0,
+        flow_method: str = "farneback",
+        flow_cache_dir: str | None = None,
+        n_mels: int = 64,
+        val_clips: int = 1,
+        test_clips: int = 2,
+        test_crops: int = 1,
+        hflip: bool = False,
+        sample_seed: int | None = None,
+    ) -> None:
+        super().__init__(
+            root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
+            size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
+            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
+            val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
+        )
+        self.num_classes = num_classes
+        self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
+                               video_frames=video_frames, video_size=video_size, fps=fps, seed=seed)
+
+    def make_dataset(self, fold: str) -> ClipDataset:
+        clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
+        crops = self.test_crops if fold == "test" else 1
+        return DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
+                               clips_per_video=clips, crops_per_video=crops, **self._synthetic)

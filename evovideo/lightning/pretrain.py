@@ -1,0 +1,258 @@
+"""ELo pretraining: an RGB student and flow / gray / audio towers trained with weighted tasks.
+
+    L = Σ_m Σ_t λ_{m,t} L_{m,t} + Σ_d λ_d L_d,   every λ in [0, 1]
+
+Terms are named in the recipe (see :mod:`evovideo.tasks.base` and :mod:`evovideo.tasks.distill`)::
+
+    model:
+      class_path: evovideo.lightning.PretrainModule
+      init_args:
+        student: test_r2plus1d
+        towers: {flow: test_flow, audio: test_audio}
+        tasks: {"rgb/reconstruction": 0.5, "flow/arrow_of_time": 1.0, "audio-rgb/temporal_alignment": 0.4}
+        distill: {"flow:layer3": 0.5}
+
+A term with λ = 0 is not built and not computed; a tower that no remaining term reads is not
+built or run.  Each step runs every needed tower once on its input (tapping the layers that
+distillation reads) and hands the features to every task.  After ``fit`` the student alone is
+exported (safetensors) to ``export_dir`` (default: ``<log dir>/student``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytorch_lightning as pl
+import torch
+
+from evovideo.tasks.plan import TermPlan, make_plan
+from evovideo.models import Encoder, InputConfig, create_model
+from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
+
+log = logging.getLogger(__name__)
+
+
+class PretrainModule(pl.LightningModule):
+    """ELo pretraining of an RGB ``student`` with modality ``towers``.
+
+    Args:
+        student: registered RGB encoder (``evovideo list-models``), e.g. ``r2plus1d_50``.
+        towers: modality -> registered encoder, e.g. ``{"flow": "flow_r2plus1d_18"}``.
+        tasks: ``"<modalities>/<task>" -> λ`` (``"rgb/reconstruction"``, ``"rgb->flow/cross_modal_transfer"``,
+            ``"audio-rgb/temporal_alignment"``).
+        distill: ``"<tower modality>:<layer>[-><student layer>]" -> λ`` (``"flow:layer3"``).
+        task_args: per-term keyword arguments for the task, e.g.
+            ``{"flow-rgb/cross_modal_embedding": {"loss": "infonce"}}``.
+        lr, weight_decay: AdamW.
+        warmup_steps: linear warm-up, then cosine decay to 0 over the run.
+        seed: seeds the per-step random draws of the tasks (shuffles), so resumed runs match.
+        export_dir: where the student is saved after ``fit`` (default ``<log dir>/student``).
+    """
+
+    def __init__(
+        self,
+        student: str = "test_r2plus1d",
+        towers: dict[str, str] | None = None,
+        tasks: dict[str, float] | None = None,
+        distill: dict[str, float] | None = None,
+        task_args: dict[str, dict[str, Any]] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_steps: int = 0,
+        seed: int = 0,
+        export_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.plan: TermPlan = make_plan(student, towers or {}, tasks or {}, distill or {}, task_args or {})
+        plan = self.plan
+        self.encoders = torch.nn.ModuleDict({m: create_model(name) for m, name in plan.encoder_names.items()})
+        plan.check_layers(self.encoders)
+        self.tasks = torch.nn.ModuleDict({spec.key: self._build_task(spec) for spec in plan.tasks})
+        self.distillers = torch.nn.ModuleDict({
+            d.key: Distiller(self.encoders["rgb"].layer_channels(d.student_layer),
+                             self.encoders[d.modality].layer_channels(d.tower_layer), d.modality == "audio")
+            for d in plan.distill
+        })
+        for m in plan.frozen:
+            self.encoders[m].requires_grad_(False)
+        if "rgb" in plan.frozen:
+            log.warning("no active term reads the student (rgb): it will not change; terms: %s", ", ".join(plan.weights))
+        log.info("pretraining %s with towers %s; terms: %s", student,
+                 {m: n for m, n in plan.encoder_names.items() if m != "rgb"} or "none",
+                 ", ".join(f"{k}={w}" for k, w in plan.weights.items()))
+
+    def _build_task(self, spec: TermSpec) -> torch.nn.Module:
+        kwargs = self.plan.task_args.get(spec.key, {})
+        try:
+            return TASKS.create(spec.task, modalities=spec.modalities, encoders=self.encoders, **kwargs)
+        except (TypeError, ValueError) as err:
+            raise RecipeError(f"task_args['{spec.key}'] = {kwargs}: {err}") from None
+
+    @property
+    def student(self) -> Encoder:
+        return self.encoders["rgb"]
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        """Batch keys the data must produce for the active terms (see CONTRACTS batch format)."""
+        return self.plan.batch_keys
+
+    @property
+    def required_modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in ("rgb", "flow", "gray", "audio") if m in self.plan.batch_keys)
+
+    def check_data(self, datamodule: Any) -> None:
+        """Fail before reading data if ``datamodule`` does not produce the keys the terms need."""
+        self.plan.check_data(datamodule)
+
+    # -- the step -------------------------------------------------------------------------------
+    def run_towers(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Features]:
+        """Run each needed tower once on its input, tapping the layers distillation reads."""
+        out: dict[str, Features] = {}
+        for m in self.plan.feature_modalities:
+            encoder, taps, wanted = self.encoders[m], {}, self.plan.taps.get(m, ())
+            x = batch[m]  # (B, C, T, H, W); audio (B, 1, F, T)
+            for name, layer in encoder.named_layers():
+                x = layer(x)
+                if name in wanted:
+                    taps[name] = x
+            out[m] = Features(fmap=x, pooled=encoder.pool(x), taps=taps)  # pooled: (B, D)
+        return out
+
+    def step_generator(self) -> torch.Generator:
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        return torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + self.global_step * 101 + rank)
+
+    def compute_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{term: λ·L}`` for every active term of the recipe."""
+        features = self.run_towers(batch)
+        inputs = TaskInputs(batch=batch, features=features, encoders=self.encoders, generator=self.step_generator())
+        weights = self.plan.weights
+        terms = {key: weights[key] * task(inputs) for key, task in self.tasks.items()}
+        for d in self.plan.distill:
+            student_map = features["rgb"].taps[d.student_layer]
+            tower_map = features[d.modality].taps[d.tower_layer]
+            terms[d.key] = weights[d.key] * self.distillers[d.key](student_map, tower_map)
+        return terms
+
+    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        terms = self.compute_losses(batch)
+        total = torch.stack(list(terms.values())).sum()
+        batch_size = batch[self.plan.batch_keys[0]].shape[0]
+        for key, value in terms.items():
+            self.log(f"train/{key}", value.detach(), on_step=True, on_epoch=False, batch_size=batch_size)
+        self.log("train/loss", total.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=batch_size)
+        return total
+
+    # -- optimiser ------------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = self.hparams.warmup_steps
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- export ---------------------------------------------------------------------------------
+    def on_train_end(self) -> None:
+        target = self.hparams.export_dir
+        if target is None:
+            root = self.trainer.log_dir or self.trainer.default_root_dir  # log_dir is collective: every rank
+            target = str(Path(root) / "student")
+        if not self.trainer.is_global_zero:
+            return
+        # the preprocessing the weights expect is what the data fed them, not the architecture default
+        self.student.input_config = trained_input_config(self.student.input_config, self.trainer.datamodule)
+        export_student(self.student, target, extra={"pretrain": dict(self.hparams)})
+        log.info("student saved to %s", target)
+
+
+def trained_input_config(base: InputConfig, datamodule: Any) -> InputConfig:
+    """``base`` with the clip sampling ``datamodule`` produced (frames, stride, size, mean/std)."""
+    clip_config = getattr(datamodule, "clip_config", None)
+    if clip_config is None:  # a user's own data module: keep the architecture's defaults
+        return base
+    fields = {k: v for k, v in clip_config().items() if k in ("num_frames", "stride", "size", "mean", "std")}
+    if base.modality != "rgb" or "mean" not in fields:
+        fields.pop("mean", None), fields.pop("std", None)
+    return replace(base, **{k: tuple(v) if k in ("mean", "std") else v for k, v in fields.items()})
+
+
+def export_student(student: Encoder, save_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Save the student alone (no towers, no heads) with :func:`evovideo.hub.save_pretrained`."""
+    from evovideo.hub import save_pretrained
+
+    return Path(save_pretrained(student, save_dir, extra=extra) or save_dir)
+
+
+def run_pretraining(
+    config: str | Path | Mapping[str, Any],
+    *,
+    lambdas: Mapping[str, float] | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    root_dir: str | Path = "runs/pretrain",
+    datamodule: pl.LightningDataModule | None = None,
+    trainer_overrides: Mapping[str, Any] | None = None,
+) -> Encoder:
+    """Pretrain from a recipe and return the trained student (used by the evolution and the demo).
+
+    Args:
+        config: a pretrain recipe (YAML path, or the same content as a dict).
+        lambdas: weights overriding the recipe's: keys with ``:`` are distillation terms, the others
+            task terms (an evolution genome); a weight of 0 removes the term.
+        max_steps: overrides ``trainer.max_steps``.
+        seed: ``seed_everything`` for the run.
+        root_dir: the trainer's ``default_root_dir`` (logs, checkpoints, the exported student).
+        datamodule: use this instead of the recipe's ``data``.
+        trainer_overrides: extra Trainer arguments (e.g. ``{"enable_progress_bar": False}``).
+
+    Returns the student ``Encoder`` (CPU); ``student.pretrain_metrics`` holds the last logged values.
+    """
+    from evovideo.lightning.cli import build_cli
+
+    cfg = load_recipe(config)
+    if lambdas:
+        init = cfg.setdefault("model", {}).setdefault("init_args", {})
+        for key, weight in lambdas.items():
+            field = "distill" if ":" in key else "tasks"
+            init[field] = {**(init.get(field) or {}), key: float(weight)}
+    trainer = cfg.setdefault("trainer", {})
+    trainer["default_root_dir"] = str(root_dir)
+    if max_steps is not None:
+        trainer["max_steps"] = int(max_steps)
+    trainer.update(trainer_overrides or {})
+    cfg["seed_everything"] = seed
+    if datamodule is not None:
+        cfg.pop("data", None)
+    cli = build_cli(cfg, datamodule_required=datamodule is None)
+    dm = datamodule if datamodule is not None else cli.datamodule
+    cli.model.check_data(dm)
+    cli.trainer.fit(cli.model, datamodule=dm)
+    student = cli.model.student.cpu()
+    student.pretrain_metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
+    return student
+
+
+def load_recipe(config: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A recipe as a plain (deep-copied) dict."""
+    import copy
+
+    import yaml
+
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config))
+    path = Path(config)
+    if not path.is_file():
+        raise FileNotFoundError(f"recipe '{config}' not found; see recipes/pretrain/ for entries")
+    return yaml.safe_load(path.read_text()) or {}

@@ -1,0 +1,96 @@
+"""Tasks that predict a signal with L2: reconstruction, future prediction, cross-modal transfer."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import torch
+
+from evovideo.models.base import Encoder
+from evovideo.tasks.base import TASKS, VIDEO_MODALITIES, Task, TaskInputs
+from evovideo.tasks.heads import MapDecoder
+from evovideo.tasks.losses import l2_loss
+
+
+def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int) -> MapDecoder:
+    return MapDecoder(encoder.num_features, out_chans, spatial_dims=2 if modality == "audio" else 3, hidden=hidden)
+
+
+@TASKS.register("reconstruction")
+class Reconstruction(Task):
+    """``m/reconstruction``: decode the input of modality ``m`` from its tower's last feature map."""
+
+    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64) -> None:
+        super().__init__(modalities, encoders)
+        (m,) = self.modalities
+        self.decoder = _decoder(encoders[m], m, encoders[m].input_config.in_chans, hidden)
+
+    def forward(self, inputs: TaskInputs) -> torch.Tensor:
+        (m,) = self.modalities
+        target = inputs.batch[m]  # (B, C, T, H, W)
+        return l2_loss(self.decoder(inputs.features[m].fmap, target.shape[2:]), target)
+
+
+@TASKS.register("future_prediction")
+class FuturePrediction(Task):
+    """``rgb/future_prediction``: from the clip's features predict the next frames (batch key
+    ``<m>_future``, ``(B, C, Tf, H, W)``; the data module makes it when asked for future frames)."""
+
+    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64) -> None:
+        super().__init__(modalities, encoders)
+        (m,) = self.modalities
+        self.decoder = _decoder(encoders[m], m, encoders[m].input_config.in_chans, hidden)
+
+    @classmethod
+    def check_modalities(cls, modalities: Sequence[str]) -> None:
+        if modalities[0] not in VIDEO_MODALITIES:
+            raise ValueError(f"future_prediction runs on a video modality ({', '.join(VIDEO_MODALITIES)})")
+
+    @classmethod
+    def batch_keys(cls, modalities: Sequence[str]) -> tuple[str, ...]:
+        return (modalities[0], f"{modalities[0]}_future")
+
+    def forward(self, inputs: TaskInputs) -> torch.Tensor:
+        (m,) = self.modalities
+        target = inputs.batch[f"{m}_future"]  # (B, C, Tf, H, W)
+        return l2_loss(self.decoder(inputs.features[m].fmap, target.shape[2:]), target)
+
+
+@TASKS.register("cross_modal_transfer")
+class CrossModalTransfer(Task):
+    """``a->b/cross_modal_transfer``: predict modality ``b``'s input from ``a``'s features
+    (e.g. ``rgb->flow``, ``gray->rgb``).  Only tower ``a`` runs; ``b`` is read from the batch.
+
+    With ``standardize=True`` (default) the target is standardised per channel over the batch
+    (statistics detached), so the loss does not depend on the modality's scale: optical flow of
+    slow motion is ~0.05 after scaling, and its L2 would otherwise vanish next to the others.
+    """
+
+    arity = "directed"
+
+    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
+                 standardize: bool = True) -> None:
+        super().__init__(modalities, encoders)
+        self.standardize = standardize
+        a, b = self.modalities
+        out_chans = {"rgb": 3, "flow": 2, "gray": 1}[b]
+        self.decoder = _decoder(encoders[a], a, out_chans, hidden)
+
+    @classmethod
+    def check_modalities(cls, modalities: Sequence[str]) -> None:
+        bad = [m for m in modalities if m not in VIDEO_MODALITIES]
+        if bad:
+            raise ValueError(
+                f"cross_modal_transfer runs between video modalities ({', '.join(VIDEO_MODALITIES)}), not {', '.join(bad)}"
+            )
+
+    @classmethod
+    def feature_modalities(cls, modalities: Sequence[str]) -> tuple[str, ...]:
+        return (modalities[0],)
+
+    def forward(self, inputs: TaskInputs) -> torch.Tensor:
+        a, b = self.modalities
+        target = inputs.batch[b]  # (B, C_b, T_b, H, W)
+        if self.standardize:
+            dims = [0, *range(2, target.dim())]
+            target = (target - target.mean(dims, keepdim=True)) / target.std(dims, keepdim=True).clamp_min(1e-6)
+        return l2_loss(self.decoder(inputs.features[a].fmap, target.shape[2:]), target)

@@ -1,0 +1,58 @@
+"""Pure loss functions of the ELo tasks; each is tested alone (tests/tasks/test_losses.py).
+
+No modules, no state, no process groups: tensors in, a scalar out.  The tasks in this folder
+are thin wrappers that build inputs (decoded clips, shuffled clips, embeddings) and call these.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def l2_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error ``mean((pred - target)^2)``: reconstruction, future and cross-modal
+    prediction.  Shapes must match exactly (no silent broadcasting)."""
+    if pred.shape != target.shape:
+        raise ValueError(f"l2_loss: pred {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    return F.mse_loss(pred, target)
+
+
+def binary_logistic_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on logits ``(N,)`` with targets in {0, 1}: temporal order, arrow of
+    time, temporal alignment (positive = ordered / forward / aligned)."""
+    return F.binary_cross_entropy_with_logits(logits.reshape(-1), targets.reshape(-1).to(logits.dtype))
+
+
+def triplet_margin_loss(a: torch.Tensor, b: torch.Tensor, margin: float = 0.2) -> torch.Tensor:
+    """Max-margin ranking loss between paired embeddings ``a, b: (B, D)`` (ELo's cross-modal
+    embedding).  With cosine similarity ``s``, every other clip in the batch is a negative::
+
+        L = mean_{i != j} [ relu(margin - s(a_i, b_i) + s(a_i, b_j))
+                          + relu(margin - s(a_i, b_i) + s(a_j, b_i)) ] / 2
+    """
+    n = a.shape[0]
+    if n < 2:
+        raise ValueError("triplet_margin_loss needs a batch of at least 2 (other clips are the negatives)")
+    sim = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).t()  # (B, B)
+    pos = sim.diagonal().unsqueeze(1)  # (B, 1)
+    off = ~torch.eye(n, dtype=torch.bool, device=sim.device)
+    a_to_b = F.relu(margin - pos + sim)[off]  # anchor a_i, negatives b_j
+    b_to_a = F.relu(margin - pos.t() + sim)[off]  # anchor b_j, negatives a_i
+    return 0.5 * (a_to_b.mean() + b_to_a.mean())
+
+
+def info_nce_loss(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """Symmetric InfoNCE (CLIP-style) between paired embeddings ``a, b: (B, D)``: cross-entropy
+    of each clip against the batch, on cosine similarities divided by ``temperature``."""
+    logits = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).t() / temperature  # (B, B)
+    target = torch.arange(a.shape[0], device=a.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """ELo's ``L_d = ||L_i - M_i||_2`` between a tower's layer and the student's, as the squared
+    L2 distance averaged over elements (so its size does not depend on the layer's shape).
+
+    The teacher side is detached: distillation moves the student, never the tower.
+    """
+    return l2_loss(student, teacher.detach())

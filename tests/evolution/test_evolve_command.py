@@ -1,0 +1,81 @@
+"""`evovideo evolve` end to end on a tiny synthetic recipe: real pretraining, Zipf fitness, outputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from evovideo.cli import main
+
+TINY_DATA = {"num_classes": 4, "video_frames": 16, "video_size": 32, "modalities": ["rgb"], "num_frames": 4,
+             "stride": 2, "size": 16, "resize": 20, "batch_size": 4}
+PRETRAIN = {
+    "seed_everything": 0,
+    "model": {"class_path": "evovideo.lightning.PretrainModule",
+              "init_args": {"student": "test_r2plus1d", "tasks": {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5},
+                            "lr": 0.01}},
+    "data": {"class_path": "evovideo.lightning.SyntheticDataModule",
+             "init_args": {"num_videos_per_class": 2, **TINY_DATA}},
+    "trainer": {"accelerator": "cpu", "devices": 1, "max_steps": 100, "limit_val_batches": 0, "logger": False,
+                "enable_checkpointing": False},
+}
+
+
+@pytest.mark.slow
+def test_evolve_end_to_end_and_rerun_continues(tmp_path, capsys):
+    (tmp_path / "pretrain.yaml").write_text(yaml.safe_dump(PRETRAIN))
+    recipe = {
+        "pretrain": "pretrain.yaml", "population": 2, "tournament": 2, "generations": 2, "budget": 2, "seed": 0,
+        "fitness": {"name": "zipf", "args": {"k": 3},
+                    "data": {"class_path": "evovideo.lightning.SyntheticDataModule",
+                             "init_args": {"num_videos_per_class": 4, **TINY_DATA}}},
+        "out": str(tmp_path / "out"), "final_max_steps": 50,
+    }
+    (tmp_path / "evolve.yaml").write_text(yaml.safe_dump(recipe))
+    assert main(["evolve", "-c", str(tmp_path / "evolve.yaml")]) == 0
+    out = tmp_path / "out"
+    lines = (out / "results.jsonl").read_text().splitlines()
+    records = [json.loads(ln) for ln in lines[1:]]
+    assert [r["id"] for r in records] == ["g000c000", "g000c001", "g001c000", "g001c001"]
+    assert records[0]["lambdas"] == {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5}  # start_from_recipe
+    assert all(r["budget"] == 2 and r["seed"] == 0 and r["time_s"] > 0 and len(r["metrics"]["masses"]) == 3
+               for r in records)
+    best = min(records, key=lambda r: r["score"])
+    written = yaml.safe_load((out / "best_pretrain.yaml").read_text())
+    assert written["model"]["init_args"]["tasks"] == {k: round(v, 4) for k, v in best["lambdas"].items()}
+    assert written["trainer"]["max_steps"] == 50 and written["data"] == PRETRAIN["data"]
+    assert {p.name for p in (out / "plots").iterdir()} == {
+        "fitness_per_generation.png", "best_lambdas.png", "zipf_rank_size.png"}
+    # the same command again: everything is finished, nothing is trained again
+    before = (out / "results.jsonl").read_text()
+    assert main(["evolve", "-c", str(tmp_path / "evolve.yaml"), "--no-plots"]) == 0
+    assert (out / "results.jsonl").read_text() == before
+    assert "continuing: 4 of 4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("entry", ["demo_synthetic", "elo_r2plus1d_50_k400"])
+def test_shipped_evolve_recipes_resolve(entry):
+    from pathlib import Path
+
+    from evovideo.evolution.recipe import EvolveRecipe
+
+    root = Path(__file__).resolve().parents[2]
+    recipe = EvolveRecipe.from_yaml(root / "recipes" / "evolve" / f"{entry}.yaml")
+    base = recipe.base_recipe()
+    names = recipe.space_names(base)
+    assert len(names) >= 10 and set(names) == set(recipe.initial_lambdas(base))
+    cand = recipe.candidate_recipe(base)
+    if entry == "elo_r2plus1d_50_k400":
+        assert cand["trainer"]["devices"] == 1 and base["trainer"]["devices"] == 8  # base untouched
+
+
+def test_evolve_recipe_names_bad_fields(tmp_path):
+    from evovideo.evolution.recipe import EvolveRecipe
+
+    (tmp_path / "bad.yaml").write_text("pretrain: x.yaml\npopulaton: 4\n")
+    with pytest.raises(ValueError, match="unknown field.*populaton.*known: pretrain"):
+        EvolveRecipe.from_yaml(tmp_path / "bad.yaml")
+    (tmp_path / "bad2.yaml").write_text("pretrain: x.yaml\nfitness: {nme: zipf}\n")
+    with pytest.raises(ValueError, match="unknown fitness field.*nme"):
+        EvolveRecipe.from_yaml(tmp_path / "bad2.yaml")

@@ -1,0 +1,76 @@
+"""Known answers of the Zipf fitness, k-means against scikit-learn, and the kNN fitness."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from evovideo.evolution import FITNESS, kl_to_zipf, kmeans, knn_accuracy, zipf_fitness, zipf_prior
+
+
+def blobs(sizes: list[int], dim: int = 16, sep: float = 8.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(len(sizes), dim, generator=g) * sep
+    labels = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    return centres[labels] + torch.randn(len(labels), dim, generator=g), labels
+
+
+K = 8
+POWER = [round(400 / i) for i in range(1, K + 1)]  # sizes ~ rank^-1
+UNIFORM = [sum(POWER) // K] * K
+
+
+def test_prior_and_kl_known_values():
+    q = zipf_prior(4, 1.0)
+    h = 1 + 1 / 2 + 1 / 3 + 1 / 4
+    assert torch.allclose(q, torch.tensor([1, 1 / 2, 1 / 3, 1 / 4], dtype=torch.float64) / h)
+    assert kl_to_zipf(q.flip(0), 1.0) == pytest.approx(0.0, abs=1e-12)  # order does not matter
+    assert kl_to_zipf(torch.tensor([1.0, 0, 0, 0]), 1.0) == pytest.approx(math.log(h))  # the worst
+    uniform = math.log(h) + math.log(math.factorial(4)) / 4 - math.log(4)
+    assert kl_to_zipf(torch.full((4,), 0.25), 1.0) == pytest.approx(uniform)
+
+
+def test_power_law_clusters_beat_uniform_and_collapse_is_worst():
+    power = zipf_fitness(blobs(POWER)[0], k=K, s=1.0)
+    uniform = zipf_fitness(blobs(UNIFORM)[0], k=K, s=1.0)
+    collapsed = zipf_fitness(torch.ones(sum(POWER), 16) + 1e-5 * torch.randn(sum(POWER), 16), k=K, s=1.0)
+    assert power.kl < 0.02 < uniform.kl < collapsed.kl
+    assert collapsed.clusters_found == 1 and collapsed.kl == pytest.approx(math.log(1 / float(zipf_prior(K)[0])))
+    assert power.masses.sum() == pytest.approx(1.0)
+    # the recovered masses follow the planted sizes
+    assert torch.allclose(power.masses, torch.tensor(POWER, dtype=torch.float64) / sum(POWER), atol=0.01)
+
+
+def test_zipf_is_scale_invariant_and_registered():
+    x = blobs(POWER)[0]
+    assert zipf_fitness(x, k=K).kl == pytest.approx(zipf_fitness(37.0 * x, k=K).kl, rel=1e-4)
+    fit = FITNESS.create("zipf", k=K)
+    res = fit(x)
+    assert res.score == pytest.approx(res.metrics["zipf_kl"]) and len(res.metrics["masses"]) == K
+    with pytest.raises(ValueError, match="lower k"):
+        zipf_fitness(x[:5], k=K)
+
+
+def test_kmeans_matches_sklearn_inertia():
+    sklearn = pytest.importorskip("sklearn.cluster", reason="scikit-learn not installed: pip install 'evovideo[test]'")
+    x, _ = blobs([60] * 10, dim=24, sep=2.0, seed=1)
+    ours = kmeans(x, k=10, iters=30, seed=0)
+    ref = sklearn.KMeans(n_clusters=10, max_iter=30, n_init=1, tol=0.0, random_state=0).fit(x.numpy())
+    assert ours.inertia == pytest.approx(float(ref.inertia_), rel=0.01)
+    exact = ((x - ours.centroids[ours.labels]) ** 2).sum()
+    assert ours.inertia == pytest.approx(float(exact), rel=1e-4)
+    fast = kmeans(x, k=10, iters=30, seed=0, fast=True)
+    assert fast.inertia == pytest.approx(ours.inertia, rel=0.01)
+
+
+def test_knn_fitness_orientation():
+    x, labels = blobs([20] * 5, seed=2)
+    assert knn_accuracy(x, labels, k=5) == 1.0
+    fit = FITNESS.create("knn", k=5)
+    good = fit(x, labels)
+    bad = fit(torch.randn_like(x), labels)
+    assert good.score == 0.0 and good.metrics["knn_accuracy"] == 1.0
+    assert bad.score > good.score  # lower is better for every fitness
+    with pytest.raises(ValueError, match="unlabeled"):
+        fit(x, torch.full_like(labels, -1))

@@ -1,0 +1,30 @@
+"""`evovideo zipf` scores an encoder without labels: synthetic videos and a folder of real clips."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from evovideo.cli import main
+
+
+def test_zipf_command_synthetic_with_knn(tmp_path, capsys):
+    out = tmp_path / "z"
+    assert main(["zipf", "--encoder", "test_r2plus1d", "--data", "synthetic", "--videos-per-class", "2",
+                 "--k", "4", "--knn", "--out", str(out)]) == 0
+    report = json.loads((out / "zipf.json").read_text())
+    assert report["videos"] == 20 and report["k"] == 4 and len(report["masses"]) == 4
+    assert report["zipf_kl_worst"] == pytest.approx(math.log(1 + 1 / 2 + 1 / 3 + 1 / 4))
+    assert 0.0 <= report["zipf_kl"] <= report["zipf_kl_worst"]
+    assert 0.0 <= report["knn_accuracy"] <= 1.0
+    assert (out / "rank_size.png").stat().st_size > 0
+    assert "Zipf fitness KL(p||q)" in capsys.readouterr().out
+
+
+def test_zipf_command_on_unlabeled_folder_of_real_clips(tmp_path, realclips):
+    out = tmp_path / "z"
+    assert main(["zipf", "--encoder", "test_r2plus1d", "--data", "folder", "--root", str(realclips),
+                 "--k", "2", "--out", str(out)]) == 0
+    report = json.loads((out / "zipf.json").read_text())
+    assert report["videos"] >= 2 and report["clusters_found"] == 2

@@ -1,0 +1,139 @@
+"""PretrainModule: λ = 0 removes terms and towers, recipe errors, custom tasks, DDP-safe gradients."""
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from evovideo.lightning import PretrainModule
+from evovideo.tasks import TASKS, RecipeError, Task
+
+TOWERS = {"flow": "test_flow", "gray": "test_gray", "audio": "test_audio"}
+ALL_TERMS = {
+    "rgb/reconstruction": 0.5, "rgb/future_prediction": 0.5, "rgb->flow/cross_modal_transfer": 0.3,
+    "gray->rgb/cross_modal_transfer": 0.2, "rgb/temporal_order": 1.0, "flow/arrow_of_time": 1.0,
+    "flow-rgb/cross_modal_embedding": 0.5, "audio-rgb/temporal_alignment": 0.4,
+}
+
+
+def make_batch(b: int = 3) -> dict:
+    g = torch.Generator().manual_seed(1)
+    return {
+        "rgb": torch.randn(b, 3, 8, 32, 32, generator=g), "gray": torch.randn(b, 1, 8, 32, 32, generator=g),
+        "flow": torch.randn(b, 2, 8, 32, 32, generator=g), "audio": torch.randn(b, 1, 64, 80, generator=g),
+        "audio_shifted": torch.randn(b, 1, 64, 80, generator=g),
+        "rgb_future": torch.randn(b, 3, 4, 32, 32, generator=g), "has_audio": torch.ones(b, dtype=torch.bool),
+    }
+
+
+def count_forwards(module: PretrainModule) -> Counter:
+    calls: Counter = Counter()
+    for m, enc in module.encoders.items():
+        first = next(iter(enc.named_layers()))[1]
+        first.register_forward_hook(lambda *_, m=m: calls.update([m]))
+    return calls
+
+
+def test_every_term_gets_a_gradient_so_ddp_needs_no_unused_parameter_search():
+    module = PretrainModule(towers=TOWERS, tasks=ALL_TERMS, distill={"flow:layer3": 0.5, "audio:layer4->layer3": 0.2})
+    terms = module.compute_losses(make_batch())
+    assert set(terms) == set(ALL_TERMS) | {"flow:layer3", "audio:layer4->layer3"}
+    torch.stack(list(terms.values())).sum().backward()
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None]
+    assert missing == []
+
+
+def test_lambda_zero_removes_the_term_and_an_unused_tower():
+    tasks = {"rgb/reconstruction": 1.0, "flow-rgb/cross_modal_embedding": 0.5, "gray/arrow_of_time": 0.0,
+             "audio-rgb/temporal_alignment": 0.0}
+    module = PretrainModule(towers=TOWERS, tasks=tasks, distill={"gray:layer3": 0.0})
+    assert set(module.encoders) == {"rgb", "flow"}  # gray and audio towers are not built
+    assert set(module.tasks) == {"rgb/reconstruction", "flow-rgb/cross_modal_embedding"}
+    assert len(module.distillers) == 0
+    assert module.required_keys == ("rgb", "flow")
+    calls = count_forwards(module)
+    terms = module.compute_losses(make_batch())
+    assert set(terms) == {"rgb/reconstruction", "flow-rgb/cross_modal_embedding"}
+    assert calls == {"rgb": 1, "flow": 1}  # each tower runs once per step
+
+
+def test_tower_used_only_as_distillation_teacher_is_frozen():
+    module = PretrainModule(towers=TOWERS, tasks={"rgb/reconstruction": 1.0}, distill={"flow:layer3": 1.0})
+    assert module.plan.frozen == ("flow",)
+    assert not any(p.requires_grad for p in module.encoders["flow"].parameters())
+    torch.stack(list(module.compute_losses(make_batch()).values())).sum().backward()
+    assert all(p.grad is not None for p in module.student.parameters())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(student="nope"), r"student: unknown model 'nope'.*known: .*test_r2plus1d"),
+    (dict(student="test_flow"), r"student: 'test_flow' is a flow encoder, not rgb; rgb encoders: .*test_r2plus1d"),
+    (dict(towers={"flow": "test_gray"}), r"towers\['flow'\]: 'test_gray' is a gray encoder.*test_flow"),
+    (dict(towers={"depth": "test_flow"}), r"towers: unknown modality 'depth'; known: flow, gray, audio"),
+    (dict(tasks={"rgb/reconstruction": 1.5}), r"tasks\['rgb/reconstruction'\] = 1.5: .*\[0, 1\]"),
+    (dict(tasks={"rgb/reconstruction": -0.1}), r"\[0, 1\]"),
+    (dict(tasks={"rgb/reconstruction": 0.0}), r"every weight is 0"),
+    (dict(tasks={"flow/arrow_of_time": 1.0}, towers={}), r"tasks\['flow/arrow_of_time'\] needs a flow tower.*test_flow"),
+    (dict(tasks={"rgb/reconstruction": 1.0}, distill={"flow:layer9": 1.0}, towers=TOWERS),
+     r"distill\['flow:layer9'\]: test_flow has no layer 'layer9'; known: stem, layer1"),
+    (dict(distill={"rgb:layer3": 1.0}), r"distill\['rgb:layer3'\]: unknown tower modality"),
+    (dict(tasks={"rgb/reconstruction": 1.0}, task_args={"rgb/recon": {}}), r"task_args\['rgb/recon'\]: no such term"),
+    (dict(tasks={"flow-rgb/cross_modal_embedding": 1.0}, towers=TOWERS,
+          task_args={"flow-rgb/cross_modal_embedding": {"loss": "cosine"}}),
+     r"task_args\['flow-rgb/cross_modal_embedding'\].*unknown loss 'cosine'; known: triplet, infonce"),
+])
+def test_bad_recipes_name_the_field_and_the_choices(kwargs, match):
+    kwargs = {"tasks": {"rgb/reconstruction": 1.0}, **kwargs}
+    with pytest.raises(RecipeError, match=match):
+        PretrainModule(**kwargs)
+
+
+def test_check_data_names_missing_keys_and_the_way_out():
+    module = PretrainModule(towers=TOWERS, tasks={"rgb/reconstruction": 1.0, "audio-rgb/temporal_alignment": 0.5})
+    module.check_data(SimpleNamespace(batch_keys={"rgb", "audio", "audio_shifted"}))  # fine
+    with pytest.raises(RecipeError, match=r"does not produce audio, audio_shifted \(needed by audio-rgb/temporal_alignment\)"
+                                          r".*data.init_args.modalities"):
+        module.check_data(SimpleNamespace(modalities=["rgb"], future_frames=0, audio_shift=0.0))
+
+
+class _Energy(Task):
+    """A user's task: push the pooled features towards zero."""
+
+    def __init__(self, modalities, encoders, scale: float = 1.0):
+        super().__init__(modalities, encoders)
+        self.scale = torch.nn.Parameter(torch.tensor(scale))
+
+    def forward(self, inputs):
+        return self.scale * inputs.features[self.modalities[0]].pooled.pow(2).mean()
+
+
+def test_a_user_registers_a_task_without_editing_evovideo():
+    if "user_energy" not in TASKS:
+        TASKS.register("user_energy")(_Energy)
+    module = PretrainModule(tasks={"rgb/user_energy": 0.7}, task_args={"rgb/user_energy": {"scale": 2.0}})
+    terms = module.compute_losses(make_batch())
+    assert set(terms) == {"rgb/user_energy"} and terms["rgb/user_energy"].item() > 0
+    assert module.tasks["rgb/user_energy"].scale.item() == 2.0
+
+
+@pytest.mark.slow
+def test_run_pretraining_returns_the_student_and_lambdas_override_the_recipe(tmp_path):
+    from pathlib import Path
+
+    from evovideo.hub import load_pretrained
+    from evovideo.lightning import run_pretraining
+    from evovideo.lightning.pretrain import load_recipe
+
+    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml")
+    recipe["data"]["init_args"].update(num_videos_per_class=2, batch_size=2, modalities=["rgb", "flow"])
+    no_audio = {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0, "flow:layer3": 0.0}
+    student = run_pretraining(recipe, lambdas=no_audio, max_steps=2, root_dir=tmp_path,
+                              trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})
+    assert student.model_name == "test_r2plus1d"
+    logged = {k for k in student.pretrain_metrics if k.startswith("train/")}
+    assert "train/flow-rgb/cross_modal_embedding" in logged and "train/loss" in logged
+    assert not {"train/audio-rgb/temporal_alignment", "train/flow:layer3"} & logged
+    saved = load_pretrained(tmp_path / "logs" / "version_0" / "student")
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), student.state_dict().values()))
