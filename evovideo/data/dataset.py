@@ -229,7 +229,8 @@ class ResumableDataLoader(DataLoader):
     ``state_dict()`` is ``{"epoch", "batches"}`` (batches handed out this epoch; Lightning saves
     it with each checkpoint); ``load_state_dict`` makes the next iteration skip those batches
     without loading them.  Iteration starts lazily (at the first batch), so ``set_epoch``
-    called after ``iter()`` still applies, also with worker processes."""
+    called after ``iter()`` still applies, also with worker processes.  A complete pass moves
+    the sampler to the next epoch (outside Lightning too, each epoch draws anew)."""
 
     def __init__(self, dataset: Dataset, *args, **kwargs) -> None:
         super().__init__(dataset, *args, **kwargs)
@@ -247,6 +248,7 @@ class ResumableDataLoader(DataLoader):
         for batch in super().__iter__():
             self._handed_out += 1
             yield batch
+        self.sampler.set_epoch(self._epoch_counted + 1)  # a full pass: next epoch (Lightning sets it too)
 
     def state_dict(self) -> dict[str, int]:
         epoch, done = self._epoch_counted, self._handed_out

@@ -151,7 +151,7 @@ class VideoDataModule(pl.LightningDataModule):
                           collate_fn=collate, pin_memory=self.pin_memory, persistent_workers=False)
 
     @property
-    def seed(self) -> int:
+    def sampling_seed(self) -> int:
         """The train sampling seed: ``sample_seed``, else the run's ``seed_everything``, else 0."""
         if self.sample_seed is not None:
             return int(self.sample_seed)
@@ -162,11 +162,11 @@ class VideoDataModule(pl.LightningDataModule):
         ds = self.dataset("train")
         trainer = getattr(self, "trainer", None)
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
-        sampler = EpochSampler(ds, seed=self.seed, num_replicas=replicas, rank=rank)
+        sampler = EpochSampler(ds, seed=self.sampling_seed, num_replicas=replicas, rank=rank)
         return ResumableDataLoader(
             ds, batch_size=self.batch_size, sampler=sampler, num_workers=self.num_workers, collate_fn=collate,
             pin_memory=self.pin_memory, drop_last=len(ds) > self.batch_size, persistent_workers=False,
-            generator=torch.Generator().manual_seed(self.seed),  # worker seeds: leave torch's global RNG alone
+            generator=torch.Generator().manual_seed(self.sampling_seed),  # worker seeds: leave torch's global RNG alone
         )
 
     def val_dataloader(self) -> DataLoader:
