@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
+DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ Stages (each timed and reported):
   render    draw held-out synthetic clips in memory (10 classes that differ only by motion; tone audio)
   write     encode them as real video files in the UCF101 layout (--container avi|mp4)
   decode    read every file back through the same decoder real datasets use
-  pretrain  a short ELo pretraining of the tiny student (recipes/demo/elo_synthetic.yaml) on
+  pretrain  a short ELo pretraining of the tiny student (recipes/pretrain/demo_synthetic.yaml) on
             *other* synthetic clips, never the ones evaluated; the student is saved (safetensors)
   evolve    a very short loss-weight evolution (recipes/evolve/demo_synthetic.yaml, Zipf fitness;
             1 generation x 2 candidates x 5 steps): shows the loop, its results file and plots; far
@@ -34,7 +34,7 @@ import torch
 from evovideo.data.decode import DecodedVideo, decode_video
 from evovideo.data.synthetic import SyntheticVideos, write_ucf101_layout
 
-DEMO_RECIPE = "demo/elo_synthetic.yaml"
+DEMO_RECIPE = "pretrain/demo_synthetic.yaml"
 EVOLVE_RECIPE = "evolve/demo_synthetic.yaml"
 
 
@@ -215,5 +215,5 @@ def run(args: argparse.Namespace) -> int:
     print("\nnext steps:")
     print(f"  evovideo fewshot --encoder {student_ref} --dataset ucf101 --root /data/UCF101")
     print(f"  evovideo fit -c recipes/finetune/ucf101.yaml --data.root /data/UCF101 --model.encoder {student_ref}")
-    print("  evovideo fit -c recipes/pretrain/demo_synthetic.yaml      # a longer pretraining, all modalities")
+    print("  evovideo fit -c recipes/pretrain/all_modalities_synthetic.yaml   # all four modalities, all seven tasks")
     return 0

@@ -1,6 +1,6 @@
 """Evaluate one candidate: pretrain briefly with its lambdas, extract features, score them.
 
-    evaluate = PretrainEvaluator(recipe="recipes/pretrain/demo_synthetic.yaml", budget=20,
+    evaluate = PretrainEvaluator(recipe="recipes/pretrain/all_modalities_synthetic.yaml", budget=20,
                                  fitness="zipf", fitness_args={"k": 8},
                                  fitness_data={"class_path": "evovideo.lightning.SyntheticDataModule",
                                                "init_args": {"num_videos_per_class": 4}},

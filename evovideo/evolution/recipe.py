@@ -2,7 +2,7 @@
 
 Fields and defaults (every field is optional except ``pretrain``)::
 
-    pretrain: recipes/pretrain/demo_synthetic.yaml   # base recipe: encoders, data, optimiser, steps
+    pretrain: recipes/pretrain/all_modalities_synthetic.yaml   # base recipe: encoders, data, optimiser, steps
     search_space: null        # lambda names to evolve; null = every task and distill term of `pretrain`
     start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
     candidate_overrides: {}   # dotted keys changed in the base recipe for candidates only, e.g.

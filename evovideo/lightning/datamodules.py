@@ -108,6 +108,12 @@ class VideoDataModule(pl.LightningDataModule):
         )
         self.datasets: dict[str, ClipDataset] = {}
 
+    def clip_config(self) -> dict[str, Any]:
+        """The clip sampling this module feeds a model (what its weights will expect)."""
+        a = self._builder_args
+        return {"num_frames": a["num_frames"], "stride": a["stride"], "size": a["size"],
+                "mean": a["mean"], "std": a["std"]}
+
     @property
     def batch_keys(self) -> set[str]:
         keys = set(self.modalities) | {"label", "video_index", "video_name"}

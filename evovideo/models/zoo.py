@@ -279,7 +279,7 @@ register_pretrained(PretrainedCfg(
         "10 motion classes x 16 rendered clips of 32 frames at 48x48 px, the training groups of its UCF101-style "
         "split 1; labels unused). Not Kinetics, not any real video."
     ),
-    recipe="recipes/demo/elo_synthetic.yaml",
+    recipe="recipes/pretrain/demo_synthetic.yaml",
     file="test_r2plus1d.elo_synthetic",
     lambdas=SYNTHETIC_LAMBDAS,
     lambdas_source="hand-set, not evolved",

@@ -126,7 +126,7 @@ def test_run_pretraining_returns_the_student_and_lambdas_override_the_recipe(tmp
     from evovideo.lightning import run_pretraining
     from evovideo.lightning.pretrain import load_recipe
 
-    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml")
+    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml")
     recipe["data"]["init_args"].update(num_videos_per_class=2, batch_size=2, modalities=["rgb", "flow"])
     no_audio = {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0, "flow:layer3": 0.0}
     student = run_pretraining(recipe, lambdas=no_audio, max_steps=2, root_dir=tmp_path,
@@ -137,3 +137,16 @@ def test_run_pretraining_returns_the_student_and_lambdas_override_the_recipe(tmp
     assert not {"train/audio-rgb/temporal_alignment", "train/flow:layer3"} & logged
     saved = load_pretrained(tmp_path / "logs" / "version_0" / "student")
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), student.state_dict().values()))
+
+
+def test_export_records_the_preprocessing_the_data_fed():
+    from evovideo.lightning.datamodules import SyntheticDataModule
+    from evovideo.lightning.pretrain import trained_input_config
+    from evovideo.models import model_input_config
+
+    base = model_input_config("test_r2plus1d")
+    dm = SyntheticDataModule(num_frames=4, stride=3, size=40)
+    cfg = trained_input_config(base, dm)
+    assert (cfg.num_frames, cfg.stride, cfg.size) == (4, 3, 40)
+    assert cfg.mean == base.mean and cfg.modality == "rgb"
+    assert trained_input_config(base, object()) == base  # a user's own data module: defaults kept

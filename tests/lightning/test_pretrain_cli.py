@@ -11,7 +11,7 @@ import yaml
 from evovideo.cli import main
 from evovideo.hub import load_pretrained
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml"
 FAST = ["--data.init_args.num_videos_per_class", "2", "--data.init_args.batch_size", "4",
         "--trainer.max_steps", "3", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 

@@ -19,7 +19,7 @@ import torch
 from evovideo.lightning.cli import build_cli
 from evovideo.lightning.pretrain import load_recipe
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml"
 STEPS, BATCHES_PER_EPOCH = 7, 5
 
 
