@@ -17,11 +17,14 @@ height in the frame (220 Hz at the bottom to 880 Hz at the top, two octaves) and
 with how fast the blob changes (speed + growth + fading), so audio-video tasks (alignment,
 cross-modal embedding) have something to learn.
 
-Clip ``i`` is rendered from ``numpy.random.SeedSequence([seed, i])`` and its group's scene seed
-alone, so any item can be made on its own and the same seed gives identical tensors.  Clips are numbered class-major
-(``label = i // num_videos_per_class``) and assigned UCF101-style groups 1..25.  Clips of one
-group share their background scene in every class (as UCF101 clips of one group share actor and
-scene), so the scene is no clue to the class, and the group-wise splits test on unseen scenes.
+Clip ``i`` is rendered from ``numpy.random.SeedSequence([seed, i])`` alone (three independent
+streams: motion, blob look, background), so any item can be made on its own and the same seed
+gives identical tensors.  Every clip has its own background: no two clips share a scene, whatever
+their class or group, so appearance carries no class signal and no group confound (a background
+shared within a group would make clips of *different* classes look alike, since the clips of one
+class all come from different groups; one shared within a class would be a shortcut).  Clips are
+numbered class-major (``label = i // num_videos_per_class``) and assigned UCF101-style groups
+1..25, which only name the files and make the group-wise splits.
 
   ds = SyntheticVideos(num_videos_per_class=8, num_classes=10, num_frames=32, size=64, fps=16)
   video, label = ds[0]          # DecodedVideo(frames (32, 64, 64, 3) uint8, audio (1, 32000))
@@ -48,7 +51,6 @@ MOTIONS = (
 )
 NUM_GROUPS = 25  # UCF101: 25 groups per class; split k tests groups 7k-6 .. 7k
 PITCH_LOW_HZ, PITCH_OCTAVES = 220.0, 2.0
-_BACKGROUND_SALT = 0x5EED  # background seeds live apart from clip seeds
 
 
 @dataclass
@@ -115,15 +117,13 @@ class SyntheticVideos(Dataset):
 
     def trajectory(self, index: int) -> Trajectory:
         """The blob's per-frame state for clip ``index`` (what the frames and audio are made from)."""
-        motion_rng, _ = self._rngs(index)
+        motion_rng, _, _ = self._rngs(index)
         return _trajectory(MOTIONS[self.label(index)], motion_rng, self.num_frames, self.size, self.fps)
 
     def __getitem__(self, index: int) -> tuple[DecodedVideo, int]:
         label = self.label(index)
-        motion_rng, look_rng = self._rngs(index)
+        motion_rng, look_rng, bg_rng = self._rngs(index)
         traj = _trajectory(MOTIONS[label], motion_rng, self.num_frames, self.size, self.fps)
-        group, _ = self.group_clip(index)
-        bg_rng = np.random.default_rng(np.random.SeedSequence([self.seed, _BACKGROUND_SALT, group]))
         frames = _render_frames(traj, look_rng, bg_rng, self.size, self.noise)
         wave = _render_audio(traj, look_rng, self.size, self.fps, self.sample_rate)
         video = DecodedVideo(torch.from_numpy(frames), float(self.fps), torch.from_numpy(wave), self.sample_rate)
@@ -134,9 +134,10 @@ class SyntheticVideos(Dataset):
             raise IndexError(f"clip index {index} out of range for {len(self)} synthetic clips")
         return index
 
-    def _rngs(self, index: int) -> tuple[np.random.Generator, np.random.Generator]:
-        motion, look = np.random.SeedSequence([self.seed, self._check(index)]).spawn(2)
-        return np.random.default_rng(motion), np.random.default_rng(look)
+    def _rngs(self, index: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+        """Independent (motion, look, background) generators of clip ``index``, from (seed, index) only."""
+        streams = np.random.SeedSequence([self.seed, self._check(index)]).spawn(3)
+        return tuple(np.random.default_rng(s) for s in streams)  # type: ignore[return-value]
 
 
 def _trajectory(motion: str, rng: np.random.Generator, num_frames: int, size: int, fps: float) -> Trajectory:
