@@ -2,30 +2,62 @@
 
     import evovideo
     evovideo.list_models()
-    encoder = evovideo.create_model("r2plus1d_18")
+    encoder = evovideo.create_model("test_r2plus1d.elo_synthetic", pretrained=True)
+    features = encoder(evovideo.transforms_for(encoder)(frames)[None])   # (1, num_features)
+
+The public names below are imported on first use (PEP 562), so ``evovideo --help`` does not
+pay for torch; ``from evovideo import create_model`` works as usual.
 """
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from evovideo.models import Encoder, InputConfig, create_model, list_models, register_model
-from evovideo.registry import Registry, UnknownNameError
-from evovideo.hub import from_pretrained, load_pretrained, save_pretrained, transforms_for
-from evovideo.models.zoo import list_pretrained
-from evovideo.evolution import FITNESS, zipf_fitness
+# public name -> module that defines it
+_EXPORTS = {
+    "Encoder": "evovideo.models",
+    "InputConfig": "evovideo.models",
+    "create_model": "evovideo.models",
+    "list_models": "evovideo.models",
+    "register_model": "evovideo.models",
+    "Registry": "evovideo.registry",
+    "UnknownNameError": "evovideo.registry",
+    "from_pretrained": "evovideo.hub",
+    "load_pretrained": "evovideo.hub",
+    "save_pretrained": "evovideo.hub",
+    "push_to_hub": "evovideo.hub",
+    "transforms_for": "evovideo.hub",
+    "list_pretrained": "evovideo.models.zoo",
+    "FITNESS": "evovideo.evolution",
+    "zipf_fitness": "evovideo.evolution",
+}
 
-__all__ = [
-    "__version__",
-    "Encoder",
-    "FITNESS",
-    "InputConfig",
-    "Registry",
-    "UnknownNameError",
-    "create_model",
-    "from_pretrained",
-    "list_pretrained",
-    "load_pretrained",
-    "save_pretrained",
-    "transforms_for",
-    "list_models",
-    "register_model",
-    "zipf_fitness",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+_SUBPACKAGES = ("bench", "commands", "data", "eval", "evolution", "hub", "lightning", "modalities", "models", "tasks")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:  # `import evovideo; evovideo.models.MODELS` keeps working
+        return importlib.import_module(f"evovideo.{name}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evovideo' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from evovideo.evolution import FITNESS, zipf_fitness
+    from evovideo.hub import from_pretrained, load_pretrained, push_to_hub, save_pretrained, transforms_for
+    from evovideo.models import Encoder, InputConfig, create_model, list_models, register_model
+    from evovideo.models.zoo import list_pretrained
+    from evovideo.registry import Registry, UnknownNameError
