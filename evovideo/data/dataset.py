@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import functools
 import random
 from typing import Iterator, NamedTuple, Sequence
 
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from evovideo.data.decode import DecodedVideo, DecodeError, MemoryReader, VideoReader, open_video, torchcodec_available
+from evovideo.data.decode import DecodedVideo, DecodeError, MemoryReader, VideoReader, open_video, resolve_backend
 from evovideo.data.pipeline import SampleBuilder
 from evovideo.data.splits import VideoRecord
 
@@ -47,18 +46,6 @@ def sample_rng(key: SampleKey) -> random.Random:
     """The private RNG of one train sample: a pure function of (seed, epoch, index)."""
     state = np.random.SeedSequence([int(key.seed) & 0xFFFFFFFF, int(key.epoch), int(key.index)]).generate_state(2)
     return random.Random(int(state[0]) << 32 | int(state[1]))
-
-
-@functools.lru_cache(maxsize=None)
-def resolve_backend(backend: str) -> str:
-    """``auto`` -> ``torchcodec`` when it is installed and loads, else ``pyav`` (said once, at INFO)."""
-    if backend != "auto":
-        return backend
-    if torchcodec_available():
-        return "torchcodec"
-    log.info("decoder backend 'auto': using PyAV (torchcodec is not installed or cannot load the system "
-             "FFmpeg libraries; `pip install evovideo[torchcodec]` + `apt-get install ffmpeg` to use it)")
-    return "pyav"
 
 
 class SkipTracker:

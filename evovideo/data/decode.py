@@ -12,6 +12,7 @@ Any failure to read or decode a file raises ``DecodeError`` naming the file.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -122,6 +123,18 @@ def torchcodec_available() -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=None)
+def resolve_backend(backend: str) -> str:
+    """``auto`` -> ``torchcodec`` when it is installed and loads, else ``pyav`` (said once, at INFO)."""
+    if backend != "auto":
+        return backend
+    if torchcodec_available():
+        return "torchcodec"
+    log.info("decoder backend 'auto': using PyAV (torchcodec is not installed or cannot load the system "
+             "FFmpeg libraries; `pip install evovideo[torchcodec]` + `apt-get install ffmpeg` to use it)")
+    return "pyav"
+
+
 def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
     """Open ``path`` for clip decoding with ``backend`` ('pyav', 'torchcodec' or 'auto')."""
     if backend not in BACKENDS:
@@ -131,8 +144,9 @@ def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
         raise DecodeError(path, "no such file")
     if path.stat().st_size == 0:
         raise DecodeError(path, "the file is empty (0 bytes)")
-    if backend == "torchcodec" or (backend == "auto" and torchcodec_available()):
-        if backend == "torchcodec" and not torchcodec_available():
+    backend = resolve_backend(backend)
+    if backend == "torchcodec":
+        if not torchcodec_available():
             raise ImportError(
                 "backend='torchcodec' needs `pip install evovideo[torchcodec]` and the system FFmpeg "
                 "libraries (e.g. `apt-get install -y ffmpeg`); or use backend='pyav'"

@@ -119,7 +119,7 @@ def test_auto_backend_falls_back_to_pyav_with_one_log_line(video_bank, monkeypat
     monkeypatch.setitem(sys.modules, "torchcodec.decoders", None)  # `import torchcodec.decoders` raises
     resolve_backend.cache_clear()
     try:
-        with caplog.at_level(logging.DEBUG, logger="evovideo.data.dataset"):
+        with caplog.at_level(logging.DEBUG, logger="evovideo.data"):
             builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False)
             records = [VideoRecord(str(video_bank[k])) for k in ("avi", "mp4", "avi_audio")]
             datasets = [ClipDataset(records, builder, train=False) for _ in range(2)]
