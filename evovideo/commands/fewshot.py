@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="hmdb51/ucf101: official layouts; folder: root/<class>/<videos>; synthetic: built-in (default)")
     p("--root", help="dataset root folder (not needed for synthetic)")
     p("--videos-per-class", type=int, default=20, help="synthetic only: videos rendered per class (default 20)")
+    p("--data-seed", type=int, default=0,
+      help="synthetic only: the seed that renders the videos (default 0; pretraining recipes render seed 0, "
+           "so pass another seed to evaluate on clips no model has seen)")
     p("--split", type=int, default=1, help="official split whose class list is read (ucf101/hmdb51)")
     p("--way", type=int, default=5, help="classes per episode (default 5)")
     p("--shot", type=int, nargs="+", default=[1, 5], help="support videos per class; several allowed (default 1 5)")
@@ -137,7 +140,7 @@ def _synthetic(args: argparse.Namespace):
         return None
     from evovideo.data.synthetic import SyntheticVideos
 
-    return SyntheticVideos(num_videos_per_class=args.videos_per_class)
+    return SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
 
 
 def _slug(text: str) -> str:

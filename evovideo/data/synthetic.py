@@ -49,6 +49,9 @@ MOTIONS = (
     "MoveLeft", "MoveRight", "MoveUp", "MoveDown", "CircleClockwise", "CircleAnticlockwise",
     "ZoomIn", "ZoomOut", "Blink", "Jitter",
 )
+# Bump whenever the same arguments render different pixels or audio: caches of features computed on
+# the synthetic set (evovideo.eval.features) key on it.  2: every clip has its own background.
+RENDER_VERSION = 2
 NUM_GROUPS = 25  # UCF101: 25 groups per class; split k tests groups 7k-6 .. 7k
 PITCH_LOW_HZ, PITCH_OCTAVES = 220.0, 2.0
 

@@ -103,7 +103,7 @@ def labelled_videos(
     preprocessing = {"input": cfg.to_dict(), "frame_rate": frame_rate, "clips": clips, "crops": crops,
                      "resize": builder.resize}
     if dataset == "synthetic":
-        from evovideo.data.synthetic import SyntheticVideos
+        from evovideo.data.synthetic import RENDER_VERSION, SyntheticVideos
 
         base = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20)
         names = list(base.classes)
@@ -116,7 +116,7 @@ def labelled_videos(
                                  clips_per_video=clips, crops_per_video=crops)
         ident = {k: getattr(base, k, None) for k in
                  ("num_videos_per_class", "num_classes", "num_frames", "size", "fps", "seed", "noise")}
-        data = {"dataset": "synthetic", "videos": keep, **ident}
+        data = {"dataset": "synthetic", "render_version": RENDER_VERSION, "videos": keep, **ident}
     else:
         if root is None:
             raise ValueError(f"dataset '{dataset}' needs --root (the folder holding its videos)")

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from evovideo.evolution.fitness import FITNESS, FitnessResult
-from evovideo.evolution.kmeans import _chunks, kmeans, squared_distances
+from evovideo.evolution.kmeans import _chunks, kmeans, row_norms_sq, squared_distances
 
 
 @dataclass
@@ -61,13 +61,23 @@ def kl_to_zipf(masses: torch.Tensor, s: float = 1.0) -> float:
     return float((p[nz] * (p[nz] / q[nz]).log()).sum())
 
 
-def soft_cluster_masses(x: torch.Tensor, centroids: torch.Tensor, temperature: float) -> torch.Tensor:
-    """p(c) = mean_x softmax_c(-|x - mu_c|^2 / tau): (N, D), (k, D) -> (k,), chunked over N."""
-    x_sq = (x * x).sum(1)
+def soft_cluster_masses(
+    x: torch.Tensor, centroids: torch.Tensor, temperature: float, distances: torch.Tensor | None = None
+) -> torch.Tensor:
+    """p(c) = mean_x softmax_c(-|x - mu_c|^2 / tau): (N, D), (k, D) -> (k,), chunked over N.
+
+    ``distances``: the (N, k) ``|c|^2 - 2 x.c`` that k-means kept from its final float32 pass
+    (:attr:`KMeansResult.distances`); reusing it saves recomputing the distance matmul.
+    It is overwritten.
+    """
+    x_sq = row_norms_sq(x)
     total = torch.zeros(centroids.shape[0], dtype=torch.float64, device=x.device)
     for sl in _chunks(x.shape[0], centroids.shape[0]):
-        d = squared_distances(x[sl], centroids, x_sq[sl])
-        total += F.softmax(-d / temperature, dim=1).sum(0, dtype=torch.float64)
+        if distances is None:
+            d = squared_distances(x[sl], centroids, x_sq[sl])
+        else:  # the same expression as squared_distances, in place
+            d = distances[sl].add_(x_sq[sl].unsqueeze(1)).clamp_min_(0.0)
+        total += torch.softmax(d.mul_(-1.0 / temperature), dim=1).sum(0, dtype=torch.float64)
     return total / x.shape[0]
 
 
@@ -97,11 +107,11 @@ def zipf_fitness(
     x = features.detach().float()
     if normalize:
         x = F.normalize(x, dim=1)
-    km = kmeans(x, k=k, iters=iters, seed=seed, fast=fast)
+    km = kmeans(x, k=k, iters=iters, seed=seed, fast=fast, keep_distances=True)
     tau = temperature if temperature is not None else max(km.inertia / x.shape[0], 1e-12)
     masses = torch.zeros(k, dtype=torch.float64)
     found = km.centroids.shape[0]
-    masses[:found] = soft_cluster_masses(x, km.centroids, tau).cpu()
+    masses[:found] = soft_cluster_masses(x, km.centroids, tau, km.distances).cpu()
     masses = masses.sort(descending=True).values
     return ZipfScore(
         kl=kl_to_zipf(masses, s),

@@ -59,3 +59,18 @@ def test_cache_hit_and_key(tmp_path):
     assert key != feature_cache_key(enc, data={"dataset": "toy", "files": "abc"}, preprocessing={"frames": 8})
     (tmp_path / f"{key}.pt").write_bytes(b"garbage")  # a damaged entry is recomputed
     assert cached_features(tmp_path, key, compute).meta["cache"] == "miss" and len(calls) == 2
+
+
+def test_synthetic_cache_key_follows_the_renderer_version(monkeypatch):
+    """Features cached for one version of the synthetic renderer are never reused for another."""
+    import evovideo.data.synthetic as synthetic
+    from evovideo.data.synthetic import SyntheticVideos
+    from evovideo.eval.videos import labelled_videos
+    from evovideo.models import create_model
+
+    encoder = create_model("test_r2plus1d")
+    tiny = SyntheticVideos(num_videos_per_class=2, num_classes=2, num_frames=16, size=32)
+    before = labelled_videos("synthetic", encoder, synthetic=tiny).key
+    monkeypatch.setattr(synthetic, "RENDER_VERSION", synthetic.RENDER_VERSION + 1)
+    after = labelled_videos("synthetic", encoder, synthetic=tiny).key
+    assert before != after and before["data"]["render_version"] + 1 == after["data"]["render_version"]
