@@ -119,11 +119,15 @@ def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator, x_sq: 
         new_closest = torch.minimum(closest.unsqueeze(0), d)
         best = int(new_closest.sum(1).argmin())
         idx.append(int(cand[best]))
-        closest = new_closest[best].contiguous()
+        if x_low is None:
+            closest = new_closest[best].contiguous()
+        else:  # keep ``closest`` exact: redo in float32 every point the new centroid may have moved
+            closest = _exact_closest(x, x_sq, closest, d[best], idx[-1], tol)
     return x[torch.tensor(idx, device=x.device)].clone()
 
 
-_LOW_MARGIN = 1.0 / 16  # bfloat16 |c|^2 - 2 x.c is off by < ~1/128 of |x|^2 + |c|^2
+_LOW_ERROR = 1.0 / 64  # bfloat16 |c|^2 - 2 x.c is off by < ~1/128 of |x|^2 + |c|^2 (inputs and output rounded)
+_LOW_MARGIN = 1.0 / 16  # below this times |x|^2 + |c|^2 a bfloat16 distance may hide a duplicate
 
 
 def _low_distances(x: torch.Tensor, x_sq: torch.Tensor, x_low: torch.Tensor, cand: torch.Tensor,
@@ -141,6 +145,23 @@ def _low_distances(x: torch.Tensor, x_sq: torch.Tensor, x_low: torch.Tensor, can
         exact = squared_distances(x[cand], x[near], x_sq[cand])  # (trials, near)
         d[:, near] = torch.where(exact > tol, exact, torch.zeros_like(exact))
     return d.clamp_min_(0.0)
+
+
+def _exact_closest(x: torch.Tensor, x_sq: torch.Tensor, closest: torch.Tensor, d_low: torch.Tensor,
+                   new: int, tol: float) -> torch.Tensor:
+    """min(closest, |x - x[new]|^2) in float32, given bfloat16 distances ``d_low`` to x[new].
+
+    Only points with ``d_low < closest + _LOW_ERROR * (max |x|^2 + |x[new]|^2)`` (those the new
+    centroid can be nearest to, given the bfloat16 error) are recomputed; the others keep
+    ``closest``.  The sampling weights of later steps are then the float32 ones.
+    """
+    slack = _LOW_ERROR * float(x_sq.max() + x_sq[new])
+    rows = (d_low < closest + slack).nonzero().squeeze(1)
+    if rows.numel():
+        exact = squared_distances(x[rows], x[new : new + 1], x_sq[rows]).squeeze(1)
+        exact = torch.where(exact > tol, exact, torch.zeros_like(exact))
+        closest[rows] = torch.minimum(closest[rows], exact)
+    return closest
 
 
 def _cluster_sums(x: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
