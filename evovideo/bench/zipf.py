@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             return z
 
         secs, z = _best(ours, args.repeats)
-        rows.append((f"{label} ({args.device})", secs, z.inertia, z.kl))
+        rows.append((f"{label} ({args.device})", secs, z.inertia, z.kl, z.n_iter))
     if not args.no_sklearn:
         try:
             from sklearn.cluster import KMeans
@@ -91,14 +91,14 @@ def run(args: argparse.Namespace) -> int:
             return km, kl_to_zipf(torch.from_numpy(p.mean(0)), args.s)
 
         secs, (km, kl) = _best(theirs, args.repeats)
-        rows.append(("scikit-learn KMeans (lloyd) + same KL", secs, float(km.inertia_), kl))
+        rows.append(("scikit-learn KMeans (lloyd) + same KL", secs, float(km.inertia_), kl, int(km.n_iter_)))
     ref = rows[-1] if not args.no_sklearn else rows[0]
     threads = f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
     print(f"Zipf fitness: {args.n:,} x {args.dim} features, k={args.k}, {args.iters} iterations, s={args.s}; {threads}")
     print("(CPU seconds: time this process spent on a core; on a shared machine the fairer comparison)")
-    print("| method | wall s | CPU s | speed-up (wall / CPU) | inertia | inertia vs ref | KL to Zipf |")
-    print("|---|---|---|---|---|---|---|")
-    for name, (secs, cpu), inertia, kl in rows:
-        print(f"| {name} | {secs:.2f} | {cpu:.2f} | {ref[1][0] / secs:.1f}x / {ref[1][1] / cpu:.1f}x | {inertia:.1f} "
-              f"| {100 * (inertia / ref[2] - 1):+.2f}% | {kl:.4f} |")
+    print("| method | wall s | CPU s | speed-up (wall / CPU) | iterations | inertia | inertia vs ref | KL to Zipf |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, (secs, cpu), inertia, kl, n_iter in rows:
+        print(f"| {name} | {secs:.2f} | {cpu:.2f} | {ref[1][0] / secs:.1f}x / {ref[1][1] / cpu:.1f}x | {n_iter} "
+              f"| {inertia:.1f} | {100 * (inertia / ref[2] - 1):+.2f}% | {kl:.4f} |")
     return 0

@@ -20,6 +20,9 @@ Choices the paper leaves open, and what we do:
 * A collapsed representation (fewer distinct points than k) gets fewer clusters; the missing
   ones have mass 0, so the sorted masses are one-hot and KL = log H_{k,s}, the worst possible score.
 
+Cost: the soft assignment reuses the distance matrix of k-means' final float32 pass, so the
+fitness costs k-means plus one softmax over (N, k); see :mod:`evovideo.evolution.kmeans`.
+
 Known values: all mass in one cluster -> log H_{k,s}; masses equal to the prior -> 0; uniform
 masses -> log H_{k,s} + (s/k) log k! - log k (0.678 for k=100, s=1).
 """
@@ -43,6 +46,7 @@ class ZipfScore:
     inertia: float
     temperature: float
     clusters_found: int  # < k when the features have fewer distinct points than k
+    n_iter: int = 0  # Lloyd iterations k-means ran
 
 
 def zipf_prior(k: int, s: float = 1.0) -> torch.Tensor:
@@ -120,6 +124,7 @@ def zipf_fitness(
         inertia=km.inertia,
         temperature=float(tau),
         clusters_found=found,
+        n_iter=km.n_iter,
     )
 
 

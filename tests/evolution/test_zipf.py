@@ -74,3 +74,17 @@ def test_knn_fitness_orientation():
     assert bad.score > good.score  # lower is better for every fitness
     with pytest.raises(ValueError, match="unlabeled"):
         fit(x, torch.full_like(labels, -1))
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_kept_distances_give_the_same_soft_masses(fast):
+    from evovideo.evolution.zipf import soft_cluster_masses
+
+    x = torch.nn.functional.normalize(blobs(POWER, seed=3)[0], dim=1)
+    km = kmeans(x, k=K, iters=30, seed=0, fast=fast, keep_distances=True)  # stops early: redone in float32
+    assert km.distances is not None and km.distances.shape == (x.shape[0], K)
+    exact = ((x - km.centroids[km.labels]) ** 2).sum()
+    assert km.inertia == pytest.approx(float(exact), rel=1e-4)
+    tau = km.inertia / x.shape[0]
+    reference = soft_cluster_masses(x, km.centroids, tau)
+    assert torch.allclose(soft_cluster_masses(x, km.centroids, tau, km.distances), reference, atol=1e-6)
