@@ -2,8 +2,8 @@
 
 Methods: ``tvl1`` (Dual TV-L1, ``cv2.optflow``, as in the ELo paper; slow), ``farneback`` and
 ``dis`` (fast).  Flow is clipped to ``[-bound, bound]`` pixels and divided by ``bound`` so it lies
-in [-1, 1]; the cache stores it as int8 (1/127 steps).  OpenCV comes with the ``flow`` extra
-(`pip install evovideo[flow]`).
+in [-1, 1]; the cache stores it as int8 (1/127 steps).  OpenCV (``opencv-contrib-python-headless``, which
+has ``cv2.optflow``) is a dependency of evovideo.
 """
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ def _cv2():
     try:
         import cv2
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise ImportError("optical flow needs OpenCV: `pip install evovideo[flow]`") from err
+        raise ImportError(
+            "optical flow needs OpenCV, a dependency of evovideo: `pip install opencv-contrib-python-headless`"
+        ) from err
     return cv2
 
 
@@ -54,7 +56,11 @@ def _make_flow_fn(settings: FlowSettings):
     p = dict(settings.params)
     if settings.method == "tvl1":
         if not hasattr(cv2, "optflow"):
-            raise ImportError("TV-L1 flow needs opencv-contrib (cv2.optflow): `pip install evovideo[flow]`")
+            raise ImportError(
+                "TV-L1 flow needs opencv-contrib (cv2.optflow); another OpenCV package (opencv-python?) shadows it: "
+                "`pip uninstall opencv-python opencv-python-headless && pip install opencv-contrib-python-headless`, "
+                "or use flow_method='farneback' / 'dis'"
+            )
         algo = cv2.optflow.DualTVL1OpticalFlow_create(**p)
         return lambda a, b: algo.calc(a, b, None)
     if settings.method == "dis":
