@@ -112,11 +112,12 @@ def _pytorchvideo_loader(root: Path, args, records):
     from torch.utils.data import DataLoader
     from torchvision.transforms import v2
 
+    from evovideo.modalities import default_resize
     from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 
     listing = Path(tempfile.mkdtemp()) / "train.txt"
     listing.write_text("".join(f"{r.path} {r.label}\n" for r in records))
-    resize = int(round(args.size * 8 / 7))
+    resize = default_resize(args.size)
     mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
     std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
     spatial = v2.Compose([v2.Resize(resize, antialias=True), v2.RandomCrop(args.size), v2.RandomHorizontalFlip()])

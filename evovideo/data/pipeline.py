@@ -28,6 +28,7 @@ from evovideo.models.base import KINETICS_MEAN, KINETICS_STD, MODALITIES
 from evovideo.modalities import (
     ClipCrop,
     FlowCache,
+    default_resize,
     FlowSettings,
     gray_stats,
     log_mel,
@@ -101,7 +102,7 @@ class SampleBuilder:
         self.modalities = tuple(modalities)
         self.timing = ClipTiming(num_frames, stride, frame_rate, future_frames)
         self.size = size
-        self.resize = resize or int(round(size * 8 / 7))  # 112 -> 128, 224 -> 256
+        self.resize = resize or default_resize(size)
         self.audio_shift = float(audio_shift)
         self.mean, self.std = tuple(mean), tuple(std)
         self.gray_mean, self.gray_std = gray_stats(self.mean, self.std)

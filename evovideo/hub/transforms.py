@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from evovideo.modalities import ClipCrop, normalize, to_float_clip, to_gray
+from evovideo.modalities import ClipCrop, default_resize, normalize, to_float_clip, to_gray
 from evovideo.models.base import Encoder, InputConfig
 
 
@@ -95,7 +95,7 @@ def transforms_for(model_or_config: Encoder | InputConfig, *, train: bool = Fals
     steps: list[nn.Module] = [
         StridedTemporalCrop(cfg.num_frames, cfg.stride, random=train),
         ToFloatClip(),
-        v2.Resize(round(cfg.size * 8 / 7), antialias=True),  # short side, like SampleBuilder.resize
+        v2.Resize(default_resize(cfg.size), antialias=True),  # short side, like SampleBuilder.resize
         SpatialCrop(cfg.size, train),
     ]
     if cfg.modality == "gray":

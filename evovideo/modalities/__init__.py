@@ -3,11 +3,12 @@ disk), audio (log-mel via torch.stft), and the spatial transforms they share."""
 from evovideo.modalities.audio import log_mel, mel_filterbank, num_audio_frames, silent_log_mel
 from evovideo.modalities.flow import FLOW_METHODS, FlowCache, FlowSettings, compute_flow
 from evovideo.modalities.gray import gray_stats, to_gray
-from evovideo.modalities.spatial import ClipCrop, crop_boxes, normalize, normalize_uint8, to_float_clip
+from evovideo.modalities.spatial import ClipCrop, crop_boxes, default_resize, normalize, normalize_uint8, to_float_clip
 
 __all__ = [
     "FLOW_METHODS",
     "ClipCrop",
+    "default_resize",
     "FlowCache",
     "FlowSettings",
     "compute_flow",

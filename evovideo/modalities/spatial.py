@@ -14,6 +14,11 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 
+def default_resize(size: int) -> int:
+    """Short side frames are resized to before a ``size`` crop (the usual 8/7: 112 -> 128, 224 -> 256)."""
+    return int(round(size * 8 / 7))
+
+
 def crop_boxes(height: int, width: int, size: int, num_crops: int) -> list[tuple[int, int]]:
     """Top-left corners of ``num_crops`` test crops spread along the long side."""
     th, tw = min(size, height), min(size, width)
