@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--seed", type=int, default=0)
     p("--repeats", type=int, default=1, help="timed runs per side; the fastest is reported (default 1)")
     p("--device", default="cpu", help="torch device for evovideo's side (cpu, cuda)")
+    p("--precision", nargs="+", default=["float32", "bfloat16", "int8"],
+      help="evovideo's k-means matmul precisions to time: float32 bfloat16 int8 (default: all three; "
+           "int8 is CPU-only)")
     p("--no-sklearn", action="store_true", help="skip scikit-learn (e.g. to time a GPU alone)")
 
 
@@ -57,21 +60,27 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from evovideo.evolution.kmeans import PRECISIONS
     from evovideo.evolution.zipf import kl_to_zipf, zipf_fitness
+
+    bad = [p for p in args.precision if p not in PRECISIONS]
+    if bad:
+        raise SystemExit(f"--precision {' '.join(bad)}: choose from {' '.join(PRECISIONS)}")
 
     x = mixture(args.n, args.dim, args.k, args.seed)
     rows = []
-    for label, fast in (("evovideo torch k-means, float32", False), ("evovideo torch k-means, bf16 matmul", True)):
+    for precision in args.precision:
         xd = x.to(args.device)
 
-        def ours(xd=xd, fast=fast):
-            z = zipf_fitness(xd, k=args.k, s=args.s, iters=args.iters, normalize=False, seed=args.seed, fast=fast)
+        def ours(xd=xd, precision=precision):
+            z = zipf_fitness(xd, k=args.k, s=args.s, iters=args.iters, normalize=False, seed=args.seed,
+                             precision=precision)
             if xd.is_cuda:
                 torch.cuda.synchronize()
             return z
 
         secs, z = _best(ours, args.repeats)
-        rows.append((f"{label} ({args.device})", secs, z.inertia, z.kl, z.n_iter))
+        rows.append((f"evovideo torch k-means, {precision} matmuls ({args.device})", secs, z.inertia, z.kl, z.n_iter))
     if not args.no_sklearn:
         try:
             from sklearn.cluster import KMeans

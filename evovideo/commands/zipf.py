@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--iters", type=int, default=20, help="k-means iterations (default 20)")
     p("--temperature", type=float, help="soft-assignment temperature (default: automatic, inertia / N)")
     p("--seed", type=int, default=0, help="k-means seed")
+    p("--precision", choices=("float32", "bfloat16", "int8"), default="float32",
+      help="k-means matmul precision: float32 (default), int8 (fastest on CPUs), bfloat16 (GPUs); "
+           "the soft assignment is float32 in all three (see 'evovideo bench zipf')")
     p("--knn", action="store_true", help="also print leave-one-out kNN accuracy (labelled data only)")
     p("--frame-rate", type=float, default=25.0, help="nominal fps at which clips are sampled (default 25)")
     p("--batch-size", type=int, default=8)
@@ -85,14 +88,15 @@ def run(args: argparse.Namespace) -> int:
     fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
                           total=len(loader), desc="features")
     k = args.k or classes or 100
-    z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, temperature=args.temperature, seed=args.seed)
+    z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, temperature=args.temperature, seed=args.seed,
+                     precision=args.precision)
     worst = -math.log(float(zipf_prior(k, args.s)[0]))
     print(f"{args.encoder} on {args.data}: {len(fs)} videos, features {fs.features.shape[1]}-d")
     print(f"Zipf fitness KL(p||q) = {z.kl:.4f}   (k={k}, s={args.s:g}; 0 = Zipf masses, {worst:.3f} = collapsed; lower is better)")
     print(f"cluster masses (sorted): {' '.join(f'{float(m):.3f}' for m in z.masses[:10])}{' ...' if k > 10 else ''}")
     report = {"encoder": args.encoder, "data": args.data, "videos": len(fs), "k": k, "s": args.s, "zipf_kl": z.kl,
               "zipf_kl_worst": worst, "masses": [float(m) for m in z.masses], "temperature": z.temperature,
-              "clusters_found": z.clusters_found}
+              "clusters_found": z.clusters_found, "precision": args.precision}
     if args.knn:
         if classes is None or bool((fs.labels < 0).any()):
             raise SystemExit("--knn needs labelled data: use --data synthetic, ucf101 or hmdb51")

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from evovideo.evolution.fitness import FITNESS, FitnessResult
-from evovideo.evolution.kmeans import _chunks, kmeans, row_norms_sq, squared_distances
+from evovideo.evolution.kmeans import PRECISIONS, _chunks, kmeans, row_norms_sq, squared_distances
 
 
 @dataclass
@@ -93,11 +93,12 @@ def zipf_fitness(
     temperature: float | None = None,
     normalize: bool = True,
     seed: int = 0,
-    fast: bool = False,
+    precision: str = "float32",
 ) -> ZipfScore:
     """Score features (N, D) against a Zipf prior over ``k`` clusters; see the module docstring.
 
-    ``fast``: bfloat16 distance matmuls inside k-means (see :func:`evovideo.evolution.kmeans.kmeans`).
+    ``precision``: ``float32``, ``bfloat16`` or ``int8`` distance matmuls inside k-means (see
+    :func:`evovideo.evolution.kmeans.kmeans`); the soft assignment is float32 in every precision.
     """
     if features.ndim != 2:
         raise ValueError(f"zipf_fitness expects features of shape (N, D), got {tuple(features.shape)}")
@@ -111,7 +112,7 @@ def zipf_fitness(
     x = features.detach().float()
     if normalize:
         x = F.normalize(x, dim=1)
-    km = kmeans(x, k=k, iters=iters, seed=seed, fast=fast, keep_distances=True)
+    km = kmeans(x, k=k, iters=iters, seed=seed, precision=precision, keep_distances=True)
     tau = temperature if temperature is not None else max(km.inertia / x.shape[0], 1e-12)
     masses = torch.zeros(k, dtype=torch.float64)
     found = km.centroids.shape[0]
@@ -134,6 +135,8 @@ class ZipfFitness:
 
     k: clusters (about the number of classes you expect; must be <= the number of clips scored).
     s: Zipf exponent (1.0: the classic law; class counts of Kinetics/UCF101 fit s ~ 0.5-1).
+    precision: float32 (default), bfloat16 or int8 k-means matmuls; int8 is the fastest on CPUs
+      (see ``evovideo bench zipf``), bfloat16 on GPUs.
     """
 
     requires_labels = False
@@ -146,15 +149,18 @@ class ZipfFitness:
         temperature: float | None = None,
         normalize: bool = True,
         seed: int = 0,
-        fast: bool = False,
+        precision: str = "float32",
     ) -> None:
         if k < 2:
             raise ValueError(f"zipf fitness needs k >= 2 clusters, got k={k}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"zipf fitness precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
         self.k, self.s, self.iters = k, s, iters
-        self.temperature, self.normalize, self.seed, self.fast = temperature, normalize, seed, fast
+        self.temperature, self.normalize, self.seed, self.precision = temperature, normalize, seed, precision
 
     def __call__(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> FitnessResult:
-        z = zipf_fitness(features, self.k, self.s, self.iters, self.temperature, self.normalize, self.seed, self.fast)
+        z = zipf_fitness(features, self.k, self.s, self.iters, self.temperature, self.normalize, self.seed,
+                         self.precision)
         worst = math.log(float(zipf_prior(self.k, self.s)[0]) ** -1)
         return FitnessResult(
             score=z.kl,

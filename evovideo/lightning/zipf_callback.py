@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import pytorch_lightning as pl
 
+from evovideo.evolution.kmeans import PRECISIONS
 from evovideo.evolution.zipf import zipf_fitness
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class ZipfCallback(pl.Callback):
     """Log the Zipf fitness (KL of sorted soft k-means masses to a Zipf prior) of the student.
 
     Args:
-        k, s, iters, temperature: the fitness (see ``evovideo.evolution.zipf.zipf_fitness``);
+        k, s, iters, temperature, precision: the fitness (see ``evovideo.evolution.zipf.zipf_fitness``);
             k must not exceed the number of held-out videos.
         every_n_epochs: how often (training epochs).
         encoder_attr: the attribute of the LightningModule that holds the encoder (``student``).
@@ -46,6 +47,7 @@ class ZipfCallback(pl.Callback):
         s: float = 1.0,
         iters: int = 20,
         temperature: float | None = None,
+        precision: str = "float32",
         every_n_epochs: int = 1,
         encoder_attr: str = "student",
         modality: str = "rgb",
@@ -58,7 +60,9 @@ class ZipfCallback(pl.Callback):
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
         if fold not in ("val", "test"):
             raise ValueError(f"fold must be 'val' or 'test' (held-out clips), got '{fold}'")
-        self.k, self.s, self.iters, self.temperature = k, s, iters, temperature
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+        self.k, self.s, self.iters, self.temperature, self.precision = k, s, iters, temperature, precision
         self.every_n_epochs, self.encoder_attr, self.modality = every_n_epochs, encoder_attr, modality
         self.fold, self.dataloader, self.log_name = fold, dataloader, log_name
         self.history: list[tuple[int, float]] = []  # (epoch, KL)
@@ -81,7 +85,8 @@ class ZipfCallback(pl.Callback):
             raise AttributeError(f"{type(pl_module).__name__} has no '{self.encoder_attr}'; set encoder_attr=")
         fs = extract_features(encoder, self._loader(trainer), modality=self.modality, device=pl_module.device,
                               progress=False, desc="zipf fitness")
-        kl = zipf_fitness(fs.features, k=self.k, s=self.s, iters=self.iters, temperature=self.temperature).kl
+        kl = zipf_fitness(fs.features, k=self.k, s=self.s, iters=self.iters, temperature=self.temperature,
+                          precision=self.precision).kl
         self.history.append((trainer.current_epoch, kl))
         pl_module.log(self.log_name, kl, on_step=False, on_epoch=True, prog_bar=True)
         log.info("epoch %d: %s = %.4f on %d held-out videos", trainer.current_epoch, self.log_name, kl, len(fs))

@@ -60,8 +60,53 @@ def test_kmeans_matches_sklearn_inertia():
     assert ours.inertia == pytest.approx(float(ref.inertia_), rel=0.01)
     exact = ((x - ours.centroids[ours.labels]) ** 2).sum()
     assert ours.inertia == pytest.approx(float(exact), rel=1e-4)
-    fast = kmeans(x, k=10, iters=30, seed=0, fast=True)
-    assert fast.inertia == pytest.approx(ours.inertia, rel=0.01)
+    for precision in ("bfloat16", "int8"):
+        low = kmeans(x, k=10, iters=30, seed=0, precision=precision)
+        assert low.inertia == pytest.approx(ours.inertia, rel=0.01), precision
+        exact = ((x - low.centroids[low.labels]) ** 2).sum()  # the reported inertia is the float32 one
+        assert low.inertia == pytest.approx(float(exact), rel=1e-4), precision
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_low_precision_distances_stay_within_their_error_bound(precision, normalize):
+    from evovideo.evolution.kmeans import LowPrecisionCopy, row_norms_sq, squared_distances
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(3000, 512, generator=g) * torch.rand(3000, 1, generator=g) * 3  # norms vary
+    x = torch.nn.functional.normalize(x, dim=1) if normalize else x
+    x_sq = row_norms_sq(x)
+    low = LowPrecisionCopy.of(x, precision, x_sq)
+    idx = torch.randint(0, 3000, (8,), generator=g)
+    approx = low.distances(x_sq, idx)
+    exact = squared_distances(x, x[idx], x_sq).t()
+    err = (approx - exact).abs().max(1).values
+    bounds = torch.tensor([low.error(float(x_sq[i])) for i in idx])
+    assert (err <= bounds).all() and (err > 0).any()
+    # the Lloyd-pass labels agree with float32 except near boundaries
+    c = x[torch.randperm(3000, generator=g)[:20]]
+    labels = low.labels(c)
+    d = squared_distances(x, c, x_sq)
+    gap = d.gather(1, labels[:, None]).squeeze(1) - d.min(1).values  # 0 where the label is the nearest
+    assert (gap <= 2 * low.error(float(row_norms_sq(c).max()))).all() and (gap == 0).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
+def test_duplicates_give_fewer_centroids_in_every_precision(precision):
+    g = torch.Generator().manual_seed(5)
+    points = torch.nn.functional.normalize(torch.randn(3, 64, generator=g), dim=1)
+    x = points.repeat(200, 1)  # 600 rows, 3 distinct points
+    km = kmeans(x, k=8, iters=10, seed=0, precision=precision)
+    assert km.centroids.shape[0] == 3 and km.inertia == pytest.approx(0.0, abs=1e-6)
+    assert sorted(torch.bincount(km.labels).tolist()) == [200, 200, 200]
+
+
+def test_bad_precision_is_named():
+    x = torch.randn(50, 8)
+    with pytest.raises(ValueError, match="float32, bfloat16, int8.*'int4'"):
+        kmeans(x, k=4, precision="int4")
+    with pytest.raises(ValueError, match="int4"):
+        FITNESS.create("zipf", k=4, precision="int4")
 
 
 def test_knn_fitness_orientation():
@@ -76,12 +121,12 @@ def test_knn_fitness_orientation():
         fit(x, torch.full_like(labels, -1))
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_kept_distances_give_the_same_soft_masses(fast):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
+def test_kept_distances_give_the_same_soft_masses(precision):
     from evovideo.evolution.zipf import soft_cluster_masses
 
     x = torch.nn.functional.normalize(blobs(POWER, seed=3)[0], dim=1)
-    km = kmeans(x, k=K, iters=30, seed=0, fast=fast, keep_distances=True)  # stops early: redone in float32
+    km = kmeans(x, k=K, iters=30, seed=0, precision=precision, keep_distances=True)  # stops early: redone in float32
     assert km.distances is not None and km.distances.shape == (x.shape[0], K)
     exact = ((x - km.centroids[km.labels]) ** 2).sum()
     assert km.inertia == pytest.approx(float(exact), rel=1e-4)

@@ -33,7 +33,7 @@ def batches(n_batches: int, seed: int) -> list[dict]:
 
 
 def test_callback_logs_zipf_and_selects_checkpoint(tmp_path):
-    callback = ZipfCallback(k=4, dataloader=batches(3, seed=1))
+    callback = ZipfCallback(k=4, dataloader=batches(3, seed=1), precision="int8")
     ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path, monitor="zipf_kl", mode="min", save_top_k=1)
     trainer = pl.Trainer(max_epochs=3, callbacks=[callback, ckpt], logger=False, enable_progress_bar=False,
                          enable_model_summary=False, default_root_dir=tmp_path, accelerator="cpu")
@@ -48,3 +48,5 @@ def test_callback_logs_zipf_and_selects_checkpoint(tmp_path):
 def test_callback_needs_held_out_data():
     with pytest.raises(ValueError, match="held-out"):
         ZipfCallback(fold="train")
+    with pytest.raises(ValueError, match="float32, bfloat16, int8; got 'fp8'"):
+        ZipfCallback(precision="fp8")

@@ -25,6 +25,22 @@ def test_zipf_command_synthetic_with_knn(tmp_path, capsys):
 def test_zipf_command_on_unlabeled_folder_of_real_clips(tmp_path, realclips):
     out = tmp_path / "z"
     assert main(["zipf", "--encoder", "test_r2plus1d", "--data", "folder", "--root", str(realclips),
-                 "--k", "2", "--out", str(out)]) == 0
+                 "--k", "2", "--precision", "int8", "--out", str(out)]) == 0
     report = json.loads((out / "zipf.json").read_text())
-    assert report["videos"] >= 2 and report["clusters_found"] == 2
+    assert report["videos"] >= 2 and report["clusters_found"] == 2 and report["precision"] == "int8"
+
+
+def test_precision_choices_follow_kmeans():
+    """The CLIs list the precisions without importing torch (fast --help); they must match kmeans'."""
+    import argparse
+
+    from evovideo.bench import zipf as bench_zipf
+    from evovideo.commands import zipf as zipf_command
+    from evovideo.evolution.kmeans import PRECISIONS
+
+    parser = argparse.ArgumentParser()
+    zipf_command.add_arguments(parser)
+    assert next(a for a in parser._actions if a.dest == "precision").choices == PRECISIONS
+    parser = argparse.ArgumentParser()
+    bench_zipf.add_arguments(parser)
+    assert tuple(next(a for a in parser._actions if a.dest == "precision").default) == PRECISIONS
