@@ -92,6 +92,13 @@ def _nearest(
 
 
 PRECISIONS = ("float32", "bfloat16", "int8")
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else a ValueError that lists them."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    return precision
 _INT8_MAX_DIM = (2**31 - 1) // (127 * 127)  # int32 accumulation of D products of two int8 stays exact
 
 
@@ -320,8 +327,7 @@ def kmeans(
         raise ValueError(f"kmeans expects features of shape (N, D), got {tuple(x.shape)}")
     if not 1 <= k <= x.shape[0]:
         raise ValueError(f"k={k} clusters needs 1 <= k <= N={x.shape[0]} points; lower k or use more samples")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    check_precision(precision)
     x = x.detach().float() if x.dtype not in (torch.float32, torch.float64) else x.detach()
     gen = torch.Generator(device=x.device).manual_seed(seed)
     x_sq = row_norms_sq(x)

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from evovideo.evolution.fitness import FITNESS, FitnessResult
-from evovideo.evolution.kmeans import PRECISIONS, _chunks, kmeans, row_norms_sq, squared_distances
+from evovideo.evolution.kmeans import _chunks, check_precision, kmeans, row_norms_sq, squared_distances
 
 
 @dataclass
@@ -153,10 +153,9 @@ class ZipfFitness:
     ) -> None:
         if k < 2:
             raise ValueError(f"zipf fitness needs k >= 2 clusters, got k={k}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"zipf fitness precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
         self.k, self.s, self.iters = k, s, iters
-        self.temperature, self.normalize, self.seed, self.precision = temperature, normalize, seed, precision
+        self.temperature, self.normalize, self.seed = temperature, normalize, seed
+        self.precision = check_precision(precision)
 
     def __call__(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> FitnessResult:
         z = zipf_fitness(features, self.k, self.s, self.iters, self.temperature, self.normalize, self.seed,

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import pytorch_lightning as pl
 
-from evovideo.evolution.kmeans import PRECISIONS
+from evovideo.evolution.kmeans import check_precision
 from evovideo.evolution.zipf import zipf_fitness
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,8 @@ class ZipfCallback(pl.Callback):
             raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
         if fold not in ("val", "test"):
             raise ValueError(f"fold must be 'val' or 'test' (held-out clips), got '{fold}'")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        self.k, self.s, self.iters, self.temperature, self.precision = k, s, iters, temperature, precision
+        self.k, self.s, self.iters, self.temperature = k, s, iters, temperature
+        self.precision = check_precision(precision)
         self.every_n_epochs, self.encoder_attr, self.modality = every_n_epochs, encoder_attr, modality
         self.fold, self.dataloader, self.log_name = fold, dataloader, log_name
         self.history: list[tuple[int, float]] = []  # (epoch, KL)
