@@ -48,8 +48,13 @@ class VideoDataModule(pl.LightningDataModule):
         size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
-        flow_method: tvl1 (as in the paper, slow), farneback or dis (fast).
-        flow_cache_dir: flow is computed once per (file, clip, settings) and stored here.
+        flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
+            dis (fast).
+        flow_cache_dir: flow is computed once per video, on the clip grid (every ``stride``
+            frames), and stored here (one int8 file per video; None: per clip, not stored).
+            Clips then start on that grid, so every clip's flow is read from its video's file.
+            Fill it up front with ``evovideo flow precompute -c <recipe>``.
+        flow_cache_max_gb: store no more flow once the cache folder holds this much (None: no limit).
         backend: decoder: pyav, torchcodec, or auto (TorchCodec when it is installed and loads,
             else PyAV).
         hflip: mirror half of the train clips at random (default True; the synthetic set's
@@ -78,6 +83,7 @@ class VideoDataModule(pl.LightningDataModule):
         flow_method: str = "tvl1",
         flow_bound: float = 20.0,
         flow_cache_dir: str | None = str(DEFAULT_FLOW_CACHE),
+        flow_cache_max_gb: float | None = None,
         sample_rate: int = 16000,
         n_mels: int = 64,
         win_ms: float = 25.0,
@@ -104,6 +110,7 @@ class VideoDataModule(pl.LightningDataModule):
             size=size, resize=resize, future_frames=future_frames, audio_shift=audio_shift,
             mean=tuple(mean), std=tuple(std), flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
+            flow_cache_max_gb=flow_cache_max_gb,
             sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
         )
         self.datasets: dict[str, ClipDataset] = {}
