@@ -105,7 +105,7 @@ def precompute_flow(dataset, *, workers: int = 1,
         for i in todo:
             finished(*_one(i))
     else:
-        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context(), initializer=_init_worker,
                                     initargs=(dataset,)) as pool:
             for fut in cf.as_completed([pool.submit(_one, i) for i in todo]):
                 finished(*fut.result())

@@ -277,6 +277,7 @@ class SyntheticDataModule(VideoDataModule):
         audio_shift: float = 0.0,
         flow_method: str = "farneback",
         flow_cache_dir: str | None = None,
+        flow_cache_max_gb: float | None = None,
         n_mels: int = 64,
         val_clips: int = 1,
         test_clips: int = 2,
@@ -287,7 +288,8 @@ class SyntheticDataModule(VideoDataModule):
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
             size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
-            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
+            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
+            flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
         )
         self.num_classes = num_classes
