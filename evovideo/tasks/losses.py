@@ -22,6 +22,8 @@ def float32_loss(fn):
     def wrapper(*args, **kwargs):
         up = [a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
         device = next((a.device.type for a in up if isinstance(a, torch.Tensor)), "cpu")
+        if not torch.amp.is_autocast_available(device):  # e.g. meta tensors (memory benchmark)
+            return fn(*up, **kwargs)
         with torch.autocast(device_type=device, enabled=False):
             return fn(*up, **kwargs)
 
@@ -57,10 +59,10 @@ def triplet_margin_loss(a: torch.Tensor, b: torch.Tensor, margin: float = 0.2) -
         raise ValueError("triplet_margin_loss needs a batch of at least 2 (other clips are the negatives)")
     sim = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).t()  # (B, B)
     pos = sim.diagonal().unsqueeze(1)  # (B, 1)
-    off = ~torch.eye(n, dtype=torch.bool, device=sim.device)
-    a_to_b = F.relu(margin - pos + sim)[off]  # anchor a_i, negatives b_j
-    b_to_a = F.relu(margin - pos.t() + sim)[off]  # anchor b_j, negatives a_i
-    return 0.5 * (a_to_b.mean() + b_to_a.mean())
+    off = 1.0 - torch.eye(n, dtype=sim.dtype, device=sim.device)  # a mask, not indexing: no data-dependent shapes
+    a_to_b = (F.relu(margin - pos + sim) * off).sum()  # anchor a_i, negatives b_j
+    b_to_a = (F.relu(margin - pos.t() + sim) * off).sum()  # anchor b_j, negatives a_i
+    return 0.5 * (a_to_b + b_to_a) / (n * (n - 1))
 
 
 @float32_loss
