@@ -2,7 +2,8 @@
 :mod:`evovideo.modalities.flow_cache`).
 
 Methods: ``tvl1`` (Dual TV-L1, ``cv2.optflow``; slow: 0.73 CPU-s per frame pair at 256x340),
-``farneback`` and ``dis`` (fast: 13 ms per pair).  The ELo paper does not say which flow
+``farneback`` and ``dis`` (fast: 13 ms per pair), and on a GPU ``raft_small`` / ``raft_large``
+(torchvision RAFT from weights on disk, never downloaded: :mod:`evovideo.modalities.raft`).  The ELo paper does not say which flow
 algorithm it used (not confirmed; TV-L1 is the classic choice of its time, so it is the
 default).  Flow is clipped to ``[-bound, bound]`` pixels and divided by ``bound`` so it lies in
 [-1, 1]; the cache stores it as int8 (1/127 steps).  OpenCV (``opencv-contrib-python-headless``,
@@ -18,7 +19,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-FLOW_METHODS = ("tvl1", "farneback", "dis")
+FLOW_METHODS = ("tvl1", "farneback", "dis", "raft_small", "raft_large")  # raft_*: GPU, local weights only
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,14 @@ class FlowSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def key_dict(self) -> dict:
+        """What decides the flow values (the cache key): ``to_dict`` less RAFT's device / batch."""
+        from evovideo.modalities.raft import RUNTIME_PARAMS
+
+        d = self.to_dict()
+        d["params"] = {k: v for k, v in d["params"].items() if k not in RUNTIME_PARAMS}
+        return d
 
 
 def _cv2():
@@ -71,6 +80,11 @@ def _make_flow_fn(settings: FlowSettings):
 
 def compute_flow(frames: torch.Tensor, next_frames: torch.Tensor, settings: FlowSettings) -> torch.Tensor:
     """(T, H, W, 3) uint8 frames and the frame after each -> (2, T, H, W) float32 in [-1, 1]."""
+    if settings.method.startswith("raft"):
+        from evovideo.modalities.raft import raft_flow
+
+        f = raft_flow(frames, next_frames, settings.method, settings.params).permute(1, 0, 2, 3)  # (2, T, H, W)
+        return (f / settings.bound).clamp(-1.0, 1.0).contiguous()
     cv2 = _cv2()
     fn = _make_flow_fn(settings)
     out = np.empty((2, frames.shape[0], frames.shape[1], frames.shape[2]), np.float32)

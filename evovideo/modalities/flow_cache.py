@@ -116,7 +116,7 @@ class FlowCache:
         if path.is_file():
             st = path.stat()
             ident = {"source": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-        ident.update(step=round(float(grid.step), 6), resize=int(grid.resize), settings=settings.to_dict(), layout=2)
+        ident.update(step=round(float(grid.step), 6), resize=int(grid.resize), settings=settings.key_dict(), layout=2)
         return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
     def path(self, key: str) -> Path:
