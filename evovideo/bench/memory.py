@@ -11,9 +11,14 @@ drop out), on the device asked for:
         16 x 224 x 224) is measured in seconds on any machine.  bf16 on meta casts the model to
         bf16 (autocast does not run on meta); on cpu/cuda it is real autocast.
 
+With activation checkpointing, backward recomputes one layer at a time and holds that layer's
+activations meanwhile: the ``+recompute`` column is the largest checkpointed layer's own
+saved-for-backward bytes per clip, added to the per-clip figure for the largest batch.
+
 Largest batch = (GPU memory - 16 bytes per parameter [fp32 weights, gradients, AdamW m and v]
-- fixed part) / per-clip part.  Saved-for-backward bytes are a lower bound of the peak (no
-temporaries, no allocator slack): on CUDA read the measured peak instead.
+- fixed part) / (per-clip part + recompute).  Saved-for-backward bytes are a lower bound of the
+peak (no temporaries, no activation gradients, no allocator slack): on CUDA read the measured
+peak instead.
 
 Examples:
   evovideo bench memory --device meta                                  # the paper recipe, full size
@@ -100,36 +105,65 @@ def build_module(model: dict, device: str, bf16: bool):
     return module.train()
 
 
+class SavedBytes:
+    """Count the storages autograd saves for backward (each once; parameters and buffers excluded)."""
+
+    def __init__(self, module) -> None:
+        self.owned = {t.untyped_storage()._cdata for t in [*module.parameters(), *module.buffers()]}
+        self.seen: dict[int, int] = {}
+
+    def pack(self, t: torch.Tensor) -> torch.Tensor:
+        s = t.untyped_storage()
+        if s._cdata not in self.owned:
+            self.seen[s._cdata] = s.nbytes()
+        return t
+
+    def hooks(self):
+        return torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t)
+
+    @property
+    def total(self) -> int:
+        return sum(self.seen.values())
+
+
+def largest_recomputed_layer(module, batch: dict, bf16: bool) -> int:
+    """Saved bytes of the largest layer of any checkpointed encoder (held while it is recomputed)."""
+    largest = 0
+    for m, encoder in module.encoders.items():
+        if not encoder.grad_checkpointing or m not in batch:
+            continue
+        x = batch[m].to(torch.bfloat16) if bf16 and batch[m].device.type == "meta" else batch[m]
+        for _, layer in encoder.named_layers():
+            counter = SavedBytes(module)
+            with counter.hooks():
+                y = layer(x.detach().requires_grad_(True))
+            largest = max(largest, counter.total)
+            x = y.detach()
+    return largest
+
+
 def step_bytes(module, batch: dict, device: str, bf16: bool) -> int:
     """Bytes of one forward + backward: CUDA peak, else saved-for-backward storages."""
     if bf16 and device == "meta":
         batch = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in batch.items()}
     autocast = torch.autocast(device, dtype=torch.bfloat16) if bf16 and device != "meta" else contextlib.nullcontext()
-    owned = {t.untyped_storage()._cdata for t in [*module.parameters(), *module.buffers()]}
-    seen: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        s = t.untyped_storage()
-        if s._cdata not in owned:
-            seen[s._cdata] = s.nbytes()
-        return t
-
+    counter = SavedBytes(module)
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), autocast:
+    with counter.hooks(), autocast:
         total = torch.stack([v.float() for v in module.compute_losses(batch).values()]).sum()
     total.backward()
     module.zero_grad(set_to_none=True)
     if device == "cuda":
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    return sum(seen.values())
+    return counter.total
 
 
 def measure(model: dict, data: dict, device: str, bf16: bool, batch_sizes: tuple[int, int]) -> dict[str, float]:
-    """{per_clip, fixed, params} bytes of the step ``model`` describes."""
+    """{per_clip, fixed, recompute, params} bytes of the step ``model`` describes."""
     module = build_module(model, device, bf16)
     keys = module.required_keys
     b1, b2 = batch_sizes
@@ -137,12 +171,17 @@ def measure(model: dict, data: dict, device: str, bf16: bool, batch_sizes: tuple
     m2 = step_bytes(module, example_batch(keys, data, b2, device), device, bf16)
     per_clip = (m2 - m1) / (b2 - b1)
     params = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    return {"per_clip": per_clip, "fixed": m1 - per_clip * b1, "params": params}
+    recompute = 0.0
+    if device != "cuda" and any(e.grad_checkpointing for e in module.encoders.values()):
+        with torch.autocast(device, dtype=torch.bfloat16) if bf16 and device != "meta" else contextlib.nullcontext():
+            recompute = largest_recomputed_layer(module, example_batch(keys, data, b1, device), bf16) / b1
+    return {"per_clip": per_clip, "fixed": m1 - per_clip * b1, "recompute": recompute, "params": params}
 
 
 def largest_batch(row: dict[str, float], gpu_bytes: float) -> int:
     free = gpu_bytes - 16 * row["params"] - max(row["fixed"], 0.0)
-    return max(0, math.floor(free / row["per_clip"])) if row["per_clip"] > 0 else 0
+    per_clip = row["per_clip"] + row.get("recompute", 0.0)
+    return max(0, math.floor(free / per_clip)) if per_clip > 0 else 0
 
 
 def term_models(model: dict) -> dict[str, dict]:
@@ -173,10 +212,11 @@ def run(args: argparse.Namespace) -> int:
     what = "peak allocated" if args.device == "cuda" else "saved for backward"
     print(f"memory per clip ({what}), device {args.device}, precision {args.precision}, student {model['student']}, "
           f"{data.get('num_frames')} x {data.get('size')} px, checkpointing {model.get('checkpointing') or 'off'}")
-    print(f"{'term':<36} {'MiB/clip':>10} {'fixed MiB':>10} {'params M':>9} {f'max batch @{args.gpu_memory_gb:g}GB':>18}")
+    print(f"{'term':<36} {'MiB/clip':>10} {'+recompute':>10} {'fixed MiB':>10} {'params M':>9} "
+          f"{f'max batch @{args.gpu_memory_gb:g}GB':>18}")
     for name, r in rows.items():
-        print(f"{name:<36} {r['per_clip'] / MiB:>10.1f} {r['fixed'] / MiB:>10.1f} {r['params'] / 1e6:>9.1f} "
-              f"{largest_batch(r, gpu):>18d}")
+        print(f"{name:<36} {r['per_clip'] / MiB:>10.1f} {r['recompute'] / MiB:>10.1f} {r['fixed'] / MiB:>10.1f} "
+              f"{r['params'] / 1e6:>9.1f} {largest_batch(r, gpu):>18d}")
     return 0
 
 
