@@ -23,9 +23,13 @@ DATASETS = {"ucf101": "UCF101DataModule", "hmdb51": "HMDB51DataModule", "kinetic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from evovideo.commands.common import add_backend_argument
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("precompute", help="compute and store the flow of every video of a dataset",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).add_argument
+    pre = sub.add_parser("precompute", help="compute and store the flow of every video of a dataset",
+                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_backend_argument(pre)
+    p = pre.add_argument
     p("-c", "--config", help="a recipe: its data section decides the videos and the flow settings")
     p("--dataset", choices=sorted(DATASETS), help="without -c: which layout --root holds")
     p("--root", help="dataset root (overrides the recipe's)")
@@ -72,6 +76,8 @@ def build_datamodule(args: argparse.Namespace):
             init.update(frame_rate=args.frame_rate, flow_bound=args.bound, split=args.split)
     if args.root:
         init["root"] = args.root
+    if args.backend != "auto" and cls is not getattr(importlib.import_module("evovideo.lightning"), "SyntheticDataModule"):
+        init["backend"] = args.backend
     if args.out:
         init["flow_cache_dir"] = args.out
     if args.max_gb is not None:
