@@ -78,6 +78,8 @@ class FlowCache:
     Args:
         root: the cache folder (created on first write).
         max_bytes: stop storing new entries once the folder holds this many bytes (None: no limit).
+            Each process (loader worker, precompute worker) scans the folder's size once, at its
+            first store, and adds what it writes: with several writers the limit is approximate.
     """
 
     def __init__(self, root: str | Path, max_bytes: int | None = None) -> None:
