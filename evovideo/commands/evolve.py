@@ -41,7 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The search; a recipe mistake is one line on stderr and exit code 2, before anything trains."""
+    import os
+    import sys
+
+    from evovideo.tasks import RecipeError
+
+    try:
+        return _run(args)
+    except (RecipeError, FileNotFoundError) as err:
+        if os.environ.get("EVOVIDEO_TRACEBACK"):
+            raise
+        print(f"evovideo evolve: error: {err}", file=sys.stderr)
+        print("(set EVOVIDEO_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from evovideo.evolution.candidate import PretrainEvaluator
+    from evovideo.evolution.checks import check_recipe, check_settings
     from evovideo.evolution.genome import SearchSpace
     from evovideo.evolution.loop import run_evolution, search_header
     from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
@@ -57,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
                       ("num_cpus", "num_cpus"), ("gpus_per_candidate", "gpus_per_candidate")):
         if getattr(args, flag) is not None:
             runner_cfg[key] = getattr(args, flag)
+    recipe = dataclasses.replace(recipe, runner=runner_cfg)
 
+    check_settings(recipe)  # every setting checked before a file is read, written or trained on
     base = recipe.base_recipe()
+    check_recipe(recipe, base)
     candidate_base = recipe.candidate_recipe(base)  # what each candidate trains (the written recipe keeps `base`)
     names = recipe.space_names(base)
     initial = recipe.initial_lambdas(base) if recipe.start_from_recipe else None
