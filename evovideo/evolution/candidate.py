@@ -72,10 +72,10 @@ def check_fold(fold: str) -> str:
 
 def fitness_datamodule(spec: Mapping[str, Any]) -> Any:
     """The fitness data module, resolved like a ``fit`` recipe's ``data``: ``class_path`` must name a
-    LightningDataModule (checked by jsonargparse before anything is imported into a call), else refused."""
+    LightningDataModule (checked by jsonargparse before anything is instantiated), else refused."""
     from evovideo.lightning.recipe_check import instantiate_data
 
-    return instantiate_data(spec, where="fitness.data")
+    return instantiate_data(spec, "fitness.data")
 
 
 @dataclass

@@ -68,7 +68,7 @@ def check_settings(recipe: Any) -> None:
         raise RecipeError(f"{w}: mutation.p_perturb/p_zero/p_resample = {odds}: at least one must be > 0")
     f = recipe.fitness
     if not isinstance(f["name"], str) or f["name"] not in FITNESS:
-        raise RecipeError(f"{w}: fitness.name = {f['name']!r}: must be one of {', '.join(FITNESS.names())}")
+        raise RecipeError(f"{w}: fitness.name = {f['name']!r}: must be one of {', '.join(FITNESS.list())}")
     if not isinstance(f["args"], dict):
         raise RecipeError(f"{w}: fitness.args = {f['args']!r}: must be a mapping of the fitness' arguments")
     from evovideo.evolution.candidate import FOLDS

@@ -7,13 +7,14 @@ base class its field expects: ``model`` a LightningModule, ``data`` a LightningD
 field; nothing is instantiated, so nothing it names runs::
 
     parse_pretrain_recipe(cfg, where="recipes/pretrain/x.yaml")      # model, data, trainer
-    dm = instantiate_data(spec, where="fitness.data")                # a checked data module
+    dm = instantiate_data(spec, "fitness.data")                # a checked data module
 
 Used by ``evovideo evolve`` (its base pretrain recipe and its fitness data) so a hostile or
 mistyped recipe fails before the first candidate trains.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 from typing import Any, Mapping
@@ -22,6 +23,7 @@ from jsonargparse import ArgumentParser, Namespace
 from pytorch_lightning import LightningDataModule, LightningModule
 
 from evovideo.lightning.cli import EvovideoCLI
+from evovideo.lightning.pretrain import PretrainModule
 from evovideo.tasks import RecipeError
 
 
@@ -75,9 +77,9 @@ def check_pretrain_recipe(cfg: Mapping[str, Any], where: str = "pretrain recipe"
     config = parse_pretrain_recipe(cfg, where)
     dm = None
     if config.get("data") is not None:
-        dm = instantiate_data(config.data.as_dict(), where=f"{where}: data")
+        dm = instantiate_data(config.data.as_dict(), "data", where)
     model = config.get("model")
-    if model is not None and model.class_path == "evovideo.lightning.pretrain.PretrainModule":
+    if model is not None and _resolved(model.class_path) is PretrainModule:  # already checked to be a LightningModule
         from evovideo.tasks.plan import make_plan
 
         a = model.init_args
@@ -90,33 +92,45 @@ def check_pretrain_recipe(cfg: Mapping[str, Any], where: str = "pretrain recipe"
             raise RecipeError(f"{where}: {field}{err}") from None
 
 
+def _resolved(class_path: str) -> Any:
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name, None)
+
+
 def _data_parser() -> ArgumentParser:
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(LightningDataModule, "data", required=True)
     return parser
 
 
-def parse_data_spec(spec: Mapping[str, Any], where: str = "data") -> Namespace:
+def _refuse(where: str, field: str, msg: str) -> RecipeError:
+    """``"'data.init_args.x': why"`` or ``"data.init_args.x = v: why"`` -> ``"<where>: <field>.init_args.x ..."``."""
+    if msg.startswith("'data"):
+        name, _, why = msg[1:].partition("': ")
+        msg = f"{field}{name[4:]}: {why}"
+    elif msg.startswith("data."):
+        msg = f"{field}{msg[4:]}"
+    else:
+        msg = f"{field}: {msg}"
+    return RecipeError(f"{where}: {msg}" if where else msg)
+
+
+def parse_data_spec(spec: Mapping[str, Any], field: str = "data", where: str = "") -> Namespace:
     """Check that ``{class_path, init_args}`` names a LightningDataModule with valid arguments."""
     if not isinstance(spec, Mapping) or "class_path" not in spec:
-        raise RecipeError(f"{where}: needs 'class_path' (e.g. evovideo.lightning.SyntheticDataModule), got {spec!r}")
+        raise _refuse(where, field, f"needs 'class_path' (e.g. evovideo.lightning.SyntheticDataModule), got {spec!r}")
     try:
         return _data_parser().parse_object({"data": dict(spec)})
-    except Exception as err:  # noqa: BLE001
-        msg = one_line(err)  # "'data.init_args.x': why" -> "<where>.init_args.x: why"
-        if msg.startswith("'data"):
-            field, _, why = msg[1:].partition("': ")
-            msg = f"{where}{field[4:]}: {why}"
-        else:
-            msg = f"{where}: {msg}"
-        raise RecipeError(msg) from None
+    except Exception as err:  # noqa: BLE001 - jsonargparse's ArgumentError
+        raise _refuse(where, field, one_line(err)) from None
 
 
-def instantiate_data(spec: Mapping[str, Any], where: str = "data") -> LightningDataModule:
-    """The data module a ``{class_path, init_args}`` spec names, checked first (see :func:`parse_data_spec`)."""
+def instantiate_data(spec: Mapping[str, Any], field: str = "data", where: str = "") -> LightningDataModule:
+    """The data module a ``{class_path, init_args}`` spec names, checked first (see :func:`parse_data_spec`);
+    its constructor's value checks (``RecipeError``) come out as one line too."""
     parser = _data_parser()
-    cfg = parse_data_spec(spec, where)
+    cfg = parse_data_spec(spec, field, where)
     try:
         return parser.instantiate(cfg).data
-    except RecipeError as err:
-        raise RecipeError(f"{where}: {err}") from None
+    except ValueError as err:  # jsonargparse wraps what the constructor raised
+        raise _refuse(where, field, one_line(err)) from None
