@@ -197,11 +197,19 @@ def decode_video(path: str | Path, *, audio: bool = True) -> DecodedVideo:
         raise DecodeError(path, "the video stream has no decodable frames")
     wave, rate = (None, None)
     if audio:
-        wave, rate = _decode_audio(path)
-    return DecodedVideo(torch.from_numpy(np.stack(frames)), fps, wave, rate)
+        try:
+            wave, rate = _decode_audio(path)
+        except Exception as err:  # noqa: BLE001  (a damaged audio track: the same one error as the video)
+            raise DecodeError(path, f"audio: {_why(err)}") from err
+    try:
+        video = torch.from_numpy(np.stack(frames))
+    except ValueError as err:  # frames of different sizes (a stream that changes resolution mid-file)
+        raise DecodeError(path, f"frames of different sizes ({err})") from err
+    return DecodedVideo(video, fps, wave, rate)
 
 
 def _decode_audio(path: Path) -> tuple[torch.Tensor | None, int | None]:
+    """The first audio track, (channels, samples) float32, and its rate; PyAV errors propagate."""
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None, None
