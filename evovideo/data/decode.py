@@ -72,13 +72,22 @@ class VideoInfo:
     has_audio: bool
 
 
+MAX_ASPECT = 4.0  # long side / short side after a resize; real videos stay below (32:9 is 3.56)
+
+
 def resized_shape(height: int, width: int, short_side: int | None) -> tuple[int, int]:
-    """(h, w) with the short side scaled to ``short_side`` (aspect kept); unchanged for None."""
+    """(h, w) with the short side scaled to ``short_side`` (aspect kept); unchanged for None.
+
+    The long side is capped at ``MAX_ASPECT`` x ``short_side``: a degenerate frame (a 128 x 2 strip
+    would become 36 x 2304) is squeezed instead, so one odd file cannot cost an epoch's worth of
+    resizing and optical flow.
+    """
     if not short_side:
         return height, width
+    cap = int(MAX_ASPECT * short_side)
     if height <= width:
-        return short_side, max(1, round(width * short_side / height))
-    return max(1, round(height * short_side / width)), short_side
+        return short_side, min(cap, max(1, round(width * short_side / height)))
+    return min(cap, max(1, round(height * short_side / width))), short_side
 
 
 class VideoReader:
