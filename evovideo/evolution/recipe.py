@@ -20,6 +20,11 @@ Fields and defaults (every field is optional except ``pretrain``)::
     best_recipe: null         # where the best lambdas are written as a pretrain recipe (null: <out>/best_pretrain.yaml)
     final_max_steps: null     # trainer.max_steps of that recipe (null: the base recipe's)
 
+Every field is checked before anything trains (:mod:`evovideo.evolution.checks`): one line naming
+the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
+pretrain recipe's model, data and trainer classes) is resolved by jsonargparse against its expected
+base class, as ``evovideo fit`` does, and refused otherwise: a recipe never runs arbitrary code.
+
 Relative paths are resolved against the working directory, then against the recipe's folder and
 its parents (so ``recipes/...`` works from anywhere inside a checkout).
 """
