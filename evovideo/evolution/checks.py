@@ -124,5 +124,5 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
 def _num_videos(dm: Any, fold: str) -> int | None:
     """How many videos (= feature rows) a data module's fold holds, when it can tell."""
     dataset = getattr(dm, "datasets", {}).get(fold)
-    videos = getattr(dataset, "videos", None)
-    return len(videos) if videos is not None else None
+    records = getattr(dataset, "records", None)  # ClipDataset: one record per video (views share it)
+    return len(records) if records is not None else None
