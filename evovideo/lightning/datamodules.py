@@ -325,6 +325,15 @@ class SyntheticDataModule(VideoDataModule):
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
         )
+        from evovideo.data.synthetic import MOTIONS
+
+        for name, value, low, high in (("num_videos_per_class", num_videos_per_class, 1, None),
+                                       ("num_classes", num_classes, 1, len(MOTIONS)),
+                                       ("video_frames", video_frames, 1, None), ("video_size", video_size, 8, None),
+                                       ("fps", fps, 1, None)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+                rule = f"an integer in [{low}, {high}]" if high else f"an integer >= {low}"
+                raise RecipeError(f"data.init_args.{name} = {value!r}: must be {rule}")
         self.num_classes = num_classes
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
                                video_frames=video_frames, video_size=video_size, fps=fps, seed=seed)

@@ -22,6 +22,8 @@ RECIPE = {
     ("modalities", ["rgb", "depth"], "data.init_args.modalities = ['rgb', 'depth']: must be a non-empty list"),
     ("flow_method", "horn", "data.init_args.flow_method = 'horn': must be one of tvl1, farneback, dis"),
     ("resize", 8, "data.init_args.resize = 8: must be null or an integer >= size (16)"),
+    ("num_classes", 11, "data.init_args.num_classes = 11: must be an integer in [1, 10]"),
+    ("num_videos_per_class", 0, "data.init_args.num_videos_per_class = 0: must be an integer >= 1"),
 ])
 def test_fit_refuses_bad_data_values_in_one_line(tmp_path, capsys, key, value, message):
     recipe = yaml.safe_load(yaml.safe_dump(RECIPE))
