@@ -31,6 +31,7 @@ from evovideo.data.dataset import EpochSampler, ResumableDataLoader
 from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
+from evovideo.tasks import RecipeError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,11 @@ class VideoDataModule(pl.LightningDataModule):
         sample_seed: int | None = None,
     ) -> None:
         super().__init__()
+        _check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
+                      resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
+                      audio_shift=audio_shift, flow_method=flow_method, flow_bound=flow_bound,
+                      sample_rate=sample_rate, n_mels=n_mels, val_clips=val_clips, test_clips=test_clips,
+                      test_crops=test_crops, mean=mean, std=std)
         self.root, self.split = root, split
         self.modalities = list(modalities or ["rgb"])
         self.future_frames, self.audio_shift = future_frames, audio_shift
@@ -206,6 +212,42 @@ class VideoDataModule(pl.LightningDataModule):
     @property
     def skipped(self) -> int:
         return len(self.skipped_files)
+
+
+def _check_values(**values: Any) -> None:
+    """Each clip / loader setting in its range, before anything is read: one RecipeError line naming
+    ``data.init_args.<field>``, its value and what is allowed."""
+    from evovideo.data.pipeline import MODALITIES
+    from evovideo.modalities.flow import FLOW_METHODS
+
+    def bad(name: str, rule: str) -> RecipeError:
+        return RecipeError(f"data.init_args.{name} = {values[name]!r}: must be {rule}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    mods = values["modalities"]
+    if mods is not None and (not mods or any(m not in MODALITIES for m in mods)):
+        raise bad("modalities", f"a non-empty list of {', '.join(MODALITIES)}")
+    for name, low in (("num_frames", 1), ("stride", 1), ("size", 1), ("batch_size", 1), ("num_workers", 0),
+                      ("future_frames", 0), ("sample_rate", 1), ("n_mels", 1), ("val_clips", 1),
+                      ("test_clips", 1), ("test_crops", 1)):
+        if not is_int(values[name]) or values[name] < low:
+            raise bad(name, f"an integer >= {low}")
+    if values["resize"] is not None and (not is_int(values["resize"]) or values["resize"] < values["size"]):
+        raise bad("resize", f"null or an integer >= size ({values['size']})")
+    for name in ("frame_rate", "flow_bound"):
+        if not isinstance(values[name], (int, float)) or not values[name] > 0:
+            raise bad(name, "a number > 0")
+    if not isinstance(values["audio_shift"], (int, float)) or values["audio_shift"] < 0:
+        raise bad("audio_shift", "a number >= 0 (seconds)")
+    if values["flow_method"] not in FLOW_METHODS:
+        raise bad("flow_method", f"one of {', '.join(FLOW_METHODS)}")
+    for name in ("mean", "std"):
+        v = values[name]
+        if (not isinstance(v, (list, tuple)) or len(v) != 3 or not all(isinstance(x, (int, float)) for x in v)
+                or (name == "std" and min(v) <= 0)):
+            raise bad(name, "3 numbers (R, G, B)" + (", each > 0" if name == "std" else ""))
 
 
 class UCF101DataModule(VideoDataModule):
@@ -323,6 +365,15 @@ class SyntheticDataModule(VideoDataModule):
             flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
         )
+        from evovideo.data.synthetic import MOTIONS
+
+        for name, value, low, high in (("num_videos_per_class", num_videos_per_class, 1, None),
+                                       ("num_classes", num_classes, 1, len(MOTIONS)),
+                                       ("video_frames", video_frames, 1, None), ("video_size", video_size, 8, None),
+                                       ("fps", fps, 1, None)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+                rule = f"an integer in [{low}, {high}]" if high else f"an integer >= {low}"
+                raise RecipeError(f"data.init_args.{name} = {value!r}: must be {rule}")
         self.num_classes = num_classes
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
                                video_frames=video_frames, video_size=video_size, fps=fps, seed=seed)
