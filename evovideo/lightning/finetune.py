@@ -37,8 +37,10 @@ class FinetuneModule(pl.LightningModule):
     Args:
         encoder: registry name (random init), ``hf-hub:ORG/NAME``, ``local-dir:/path`` or ``arch.tag``.
         num_classes: classes of the downstream dataset (UCF101: 101, HMDB51: 51).
-        freeze: linear probe: the encoder is frozen (and kept in eval mode, so BatchNorm
-            statistics do not move); only the linear head trains.
+        freeze: linear probe: the encoder is frozen and kept in eval mode on purpose (its BatchNorm
+            statistics do not move, as in the linear-evaluation protocol); only the head and its
+            dropout train.  Without ``freeze`` the whole encoder trains in train mode (BatchNorm
+            statistics update, dropout active), even though every loader returns it in eval mode.
         lr, weight_decay, momentum, optimizer: ``sgd`` (momentum) or ``adamw``; the lr follows a
             linear warmup over ``warmup_epochs`` then a cosine decay to 0 over the whole run.
         drop_rate: dropout before the head.  label_smoothing: of the cross-entropy.
@@ -74,6 +76,7 @@ class FinetuneModule(pl.LightningModule):
                 p.requires_grad = name.startswith("head.")
         self._val = VideoAggregator()
         self._test = VideoAggregator()
+        self.train()  # loaders return the encoder in eval mode; fine-tuning trains it (see train())
 
     def check_data(self, datamodule) -> None:
         """Before fit (called by ``evovideo fit``): the data must produce the modality the model reads."""
@@ -88,6 +91,9 @@ class FinetuneModule(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, C, T, H, W) -> (B, num_classes)
         return self.encoder(x)
+
+    def on_train_start(self) -> None:
+        self.train()  # Lightning keeps each module's mode: assert train mode whatever the caller set
 
     def train(self, mode: bool = True) -> "FinetuneModule":
         super().train(mode)
