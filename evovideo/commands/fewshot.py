@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--root", help="dataset root folder (not needed for synthetic)")
     p("--videos-per-class", type=int, default=20, help="synthetic only: videos rendered per class (default 20)")
     p("--data-seed", type=int, default=0,
-      help="synthetic only: the seed that renders the videos (default 0; pretraining recipes render seed 0, "
-           "so pass another seed to evaluate on clips no model has seen)")
+      help="synthetic only: the seed that renders the videos (default 0), from the set's evaluation seed stream: "
+           "never a clip any pretraining run rendered, whatever its seed")
     p("--split", type=int, default=1, help="official split whose class list is read (ucf101/hmdb51)")
     p("--way", type=int, default=5, help="classes per episode (default 5)")
     p("--shot", type=int, nargs="+", default=[1, 5], help="support videos per class; several allowed (default 1 5)")
@@ -140,7 +140,7 @@ def _synthetic(args: argparse.Namespace):
         return None
     from evovideo.data.synthetic import SyntheticVideos
 
-    return SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
+    return SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
 
 
 def _slug(text: str) -> str:

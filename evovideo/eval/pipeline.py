@@ -89,7 +89,7 @@ def split_test_names(dataset: str, root: str | Path | None = None, split: int = 
     if dataset == "synthetic":
         from evovideo.data.synthetic import SyntheticVideos, ucf101_split_groups
 
-        synthetic = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20)
+        synthetic = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20, stream="eval")
         groups = set(ucf101_split_groups(split))
         return {synthetic.name(i) for i in range(len(synthetic)) if synthetic.group_clip(i)[0] in groups}
     raise ValueError(f"dataset '{dataset}' has no official train/test split; kNN and linear probes need "

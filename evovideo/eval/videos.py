@@ -8,7 +8,8 @@
 Datasets: ``ucf101`` / ``hmdb51`` (official layouts; every video of every class, train and test
 lists of ``split`` together: few-shot episodes choose their own support and query),
 ``folder`` (``root/<class>/**/<video>``: the class is the first folder below ``root``), and
-``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``; no files needed).
+``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``, rendered from its
+evaluation seed stream, so never a pretraining clip; no files needed).
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def labelled_videos(
 
     ``classes``: keep only the videos of these class names (labels keep the dataset's numbering).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
-    ``SyntheticVideos(num_videos_per_class=20)``).
+    ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).
     """
     if dataset not in EVAL_DATASETS:
         raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
@@ -105,7 +106,7 @@ def labelled_videos(
     if dataset == "synthetic":
         from evovideo.data.synthetic import RENDER_VERSION, SyntheticVideos
 
-        base = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20)
+        base = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20, stream="eval")
         names = list(base.classes)
         keep = list(range(len(base)))
         if classes is not None:
@@ -115,7 +116,7 @@ def labelled_videos(
                                  names=[base.name(i) for i in keep], train=False,
                                  clips_per_video=clips, crops_per_video=crops)
         ident = {k: getattr(base, k, None) for k in
-                 ("num_videos_per_class", "num_classes", "num_frames", "size", "fps", "seed", "noise")}
+                 ("num_videos_per_class", "num_classes", "num_frames", "size", "fps", "seed", "noise", "stream")}
         data = {"dataset": "synthetic", "render_version": RENDER_VERSION, "videos": keep, **ident}
     else:
         if root is None:
