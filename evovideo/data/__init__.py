@@ -23,6 +23,7 @@ from evovideo.data.decode import (
     open_video,
     torchcodec_available,
 )
+from evovideo.data.groups import carve_validation, video_group, video_groups
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
 from evovideo.registry import Registry
@@ -102,6 +103,7 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "VideoRecord",
+    "carve_validation",
     "collate",
     "decode_video",
     "decode_window",
@@ -111,4 +113,6 @@ __all__ = [
     "parse_ucf101",
     "scan_folder",
     "torchcodec_available",
+    "video_group",
+    "video_groups",
 ]

@@ -65,11 +65,16 @@ def fewshot_eval(
     seed: int = 0,
     **feature_kwargs,
 ) -> tuple[list[FewShotResult], FeatureSet]:
-    """:func:`video_features` then :func:`evaluate_fewshot`; returns (one result per shot, features)."""
+    """:func:`video_features` then :func:`evaluate_fewshot`; returns (one result per shot, features).
+
+    Support and query of a class never come from one source video (UCF101 group ``gXX``, HMDB51
+    source title; ``evovideo.data.groups``)."""
+    from evovideo.data.groups import video_groups
+
     fs = video_features(encoder, dataset, **feature_kwargs)
     start = time.perf_counter()
     results = evaluate_fewshot(fs.features, fs.labels, way=way, shots=shots, query=query,
-                               episodes=episodes, seed=seed)
+                               episodes=episodes, seed=seed, groups=video_groups(fs.names))
     fs.meta["episodes_seconds"] = time.perf_counter() - start
     return results, fs
 

@@ -38,3 +38,45 @@ def test_eval_stream_never_meets_a_pretraining_seed():
     assert len(evals) == 4 * 80 and not evals & pretrains
     a, b = SyntheticVideos(2, seed=3, stream="eval")[5][0], SyntheticVideos(2, seed=3, stream="eval")[5][0]
     assert np.array_equal(a.frames.numpy(), b.frames.numpy())  # still seeded
+
+
+def _groups_of(names):
+    from evovideo.data.groups import video_groups
+
+    return video_groups(names)
+
+
+def test_fewshot_episodes_never_take_support_and_query_from_one_group(monkeypatch):
+    """UCF101-style names, two clips per group and class: no episode may pair clips of one gXX."""
+    import evovideo.eval.fewshot as fewshot_mod
+    from evovideo.eval.pipeline import fewshot_eval
+    from evovideo.models import create_model
+
+    drawn = []
+    real = fewshot_mod.sample_episodes
+
+    def spy(*args, **kwargs):
+        drawn.append(real(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(fewshot_mod, "sample_episodes", spy)
+    synthetic = SyntheticVideos(num_videos_per_class=50, num_classes=3, num_frames=16, size=32, stream="eval")
+    _, fs = fewshot_eval(create_model("test_r2plus1d"), "synthetic", way=3, shots=(5,), query=15, episodes=50,
+                         synthetic=synthetic, cache_dir=None, progress=False, batch_size=32)
+    groups = [(n.split("/")[0], g) for n, g in zip(fs.names, _groups_of(fs.names))]
+    assert len(set(groups)) == 3 * 25  # two clips in every group: a plain draw would pair them
+    (eps,) = drawn
+    for e in range(eps.num_episodes):
+        for n in range(eps.way):
+            sup = {groups[i] for i in eps.support[e, n].tolist()}
+            qry = {groups[i] for i in eps.query[e, n].tolist()}
+            assert not sup & qry, f"episode {e}: support and query share groups {sup & qry}"
+
+
+def test_group_names_of_ucf101_and_hmdb51():
+    from evovideo.data.groups import video_group
+
+    assert video_group("/d/UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi") == "g08"
+    assert video_group("/d/kick/American_History_X_kick_l_cm_np1_le_med_33.avi", "kick") == "American_History_X"
+    assert video_group("kick/kick__Bruce_Lee_Kick_kick_u_cm_np1_fr_med_0", "kick") == "kick__Bruce_Lee_Kick"
+    assert video_group("/d/other/clip.mp4", "other") is None
