@@ -59,26 +59,31 @@ def video_groups(names: Sequence[str], class_names: Sequence[str] | None = None)
     return groups
 
 
-def carve_validation(records: Sequence[VideoRecord], fraction: float, seed: int = 0
-                     ) -> tuple[list[VideoRecord], list[VideoRecord]]:
-    """Split a training list into (train, val): a seeded choice of whole source-video groups holding
-    about ``fraction`` of the clips goes to val, so no group is on both sides."""
+def holdout_mask(groups: Sequence[str], fraction: float, seed: int = 0) -> list[bool]:
+    """True for the samples of a seeded choice of whole groups holding about ``fraction`` of them."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {fraction}; 0 means no validation fold")
-    groups = video_groups([r.path for r in records], [r.class_name for r in records])
     order = sorted(set(groups))
     if len(order) < 2:
-        raise ValueError(f"cannot carve a validation fold from {len(records)} clips of a single source video group")
+        raise ValueError(f"cannot hold out validation clips: all {len(groups)} come from one source-video group")
     random.Random(seed).shuffle(order)
-    want, held, size = fraction * len(records), set(), 0
-    counts = Counter(groups)
+    counts, held, size = Counter(groups), set(), 0
     for g in order[:-1]:  # always leave one group to train on
-        if size >= want:
+        if size >= fraction * len(groups):
             break
         held.add(g)
         size += counts[g]
-    train = [r for r, g in zip(records, groups) if g not in held]
-    val = [r for r, g in zip(records, groups) if g in held]
-    log.info("validation: %d of %d training clips (%d of %d source groups, seed %d)",
-             len(val), len(records), len(held), len(order), seed)
+    return [g in held for g in groups]
+
+
+def carve_validation(records: Sequence[VideoRecord], fraction: float, seed: int = 0
+                     ) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    """Split a training list into (train, val) by :func:`holdout_mask` over source-video groups, so
+    no group is on both sides.  The test list is never read."""
+    groups = video_groups([r.path for r in records], [r.class_name for r in records])
+    mask = holdout_mask(groups, fraction, seed)
+    train = [r for r, m in zip(records, mask) if not m]
+    val = [r for r, m in zip(records, mask) if m]
+    log.info("validation: %d of %d training clips (%d of %d source groups, seed %d)", len(val), len(records),
+             len({g for g, m in zip(groups, mask) if m}), len(set(groups)), seed)
     return train, val

@@ -57,9 +57,15 @@ class VideoDataModule(pl.LightningDataModule):
         sample_seed: seeds the train order and each train sample's draws (clip start, crop,
             flip, audio-shift sign) as a function of (seed, epoch, index); None: the run's
             ``seed_everything`` value (``PL_GLOBAL_SEED``), else 0.
+        val_fraction, val_seed: UCF101 and HMDB51 have no validation list.  Their val fold is a
+            seeded choice of whole source-video groups (UCF101 ``gXX``, HMDB51 source title)
+            holding ``val_fraction`` of the training list, removed from train; the test list is
+            never validated on.  0: no validation (train on the whole list, test the last epoch).
+            Kinetics uses its official validation list; other modules ignore these.
     """
 
     dataset_name = ""
+    val_from_train = False  # True: the val fold is carved from the training list (val_fraction)
 
     def __init__(
         self,
@@ -91,8 +97,13 @@ class VideoDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         hflip: bool = True,
         sample_seed: int | None = None,
+        val_fraction: float = 0.15,
+        val_seed: int = 0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction} (0: no validation fold)")
+        self.val_fraction, self.val_seed = val_fraction, val_seed
         self.root, self.split = root, split
         self.modalities = list(modalities or ["rgb"])
         self.future_frames, self.audio_shift = future_frames, audio_shift
@@ -129,12 +140,30 @@ class VideoDataModule(pl.LightningDataModule):
         crops = self.test_crops if fold == "test" else 1
         return SampleBuilder(**self._builder_args, train=fold == "train", num_crops=crops)
 
+    @property
+    def has_validation(self) -> bool:
+        return not self.val_from_train or self.val_fraction > 0
+
+    def selection(self) -> str:
+        """What the val fold is, in words (for results files)."""
+        if not self.has_validation:
+            return "no validation fold: the model of the last epoch is tested"
+        if self.val_from_train:
+            return (f"validation carved from the training list of split {self.split}: {self.val_fraction:.0%} of it "
+                    f"by source-video group (seed {self.val_seed}), disjoint from train; the test list is never validated on")
+        if self.dataset_name == "synthetic":
+            return "the synthetic set's test groups (val_fraction 0): fit for unlabelled use only, not for selection"
+        return f"the '{self.dataset_name}' val fold"
+
+    def _val_args(self) -> dict[str, Any]:
+        return {"val_fraction": self.val_fraction, "val_seed": self.val_seed} if self.val_from_train else {}
+
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
         crops = self.test_crops if fold == "test" else 1
         return DATASETS.create(
             self.dataset_name, root=self.root, split=self.split, fold=fold, builder=self.builder(fold),
-            clips_per_video=clips, crops_per_video=crops, backend=self.backend,
+            clips_per_video=clips, crops_per_video=crops, backend=self.backend, **self._val_args(),
         )
 
     def dataset(self, fold: str) -> ClipDataset:
@@ -150,7 +179,8 @@ class VideoDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         folds = {"fit": ["train", "val"], "validate": ["val"], "test": ["test"], "predict": ["test"]}
         for fold in folds.get(stage or "fit", ["train", "val"]):
-            self.dataset(fold)
+            if fold != "val" or self.has_validation:
+                self.dataset(fold)
 
     def _loader(self, fold: str) -> DataLoader:
         return DataLoader(self.dataset(fold), batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers,
@@ -175,8 +205,8 @@ class VideoDataModule(pl.LightningDataModule):
             generator=torch.Generator().manual_seed(self.sampling_seed),  # worker seeds: leave torch's global RNG alone
         )
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val") if self.has_validation else []
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
@@ -195,17 +225,21 @@ class VideoDataModule(pl.LightningDataModule):
 
 
 class UCF101DataModule(VideoDataModule):
-    """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = the split's test list."""
+    """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = ``val_fraction`` of
+    the split's training list, by group ``gXX`` (never the test list)."""
 
     dataset_name = "ucf101"
     num_classes = 101
+    val_from_train = True
 
 
 class HMDB51DataModule(VideoDataModule):
-    """HMDB51 from ``root`` holding the class folders and ``testTrainMulti_7030_splits/``."""
+    """HMDB51 from ``root`` holding the class folders and ``testTrainMulti_7030_splits/``; val =
+    ``val_fraction`` of the split's training list, by source video (never the test list)."""
 
     dataset_name = "hmdb51"
     num_classes = 51
+    val_from_train = True
 
 
 class KineticsDataModule(VideoDataModule):
@@ -242,8 +276,9 @@ class SkippedFilesCallback(pl.Callback):
 class SyntheticDataModule(VideoDataModule):
     """The built-in synthetic set (``evovideo.data.synthetic.SyntheticVideos``), rendered in
     memory and run through the same sample pipeline; no files, no network.  ``split`` picks the
-    UCF101-style group split (val and test = the split's test groups).  ``seed`` renders the
-    videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
+    UCF101-style group split (test = the split's test groups; val = the test groups too unless
+    ``val_fraction`` > 0 carves it from the train groups: set it for any supervised selection).
+    ``seed`` renders the videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
     to False: the motion classes are not mirror-invariant (a flipped MoveLeft is MoveRight,
     clockwise becomes anticlockwise), so a flip would give a clip the wrong label."""
 
@@ -276,16 +311,21 @@ class SyntheticDataModule(VideoDataModule):
         test_crops: int = 1,
         hflip: bool = False,
         sample_seed: int | None = None,
+        val_fraction: float = 0.0,
+        val_seed: int = 0,
     ) -> None:
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
             size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
+            val_fraction=val_fraction, val_seed=val_seed,
         )
         self.num_classes = num_classes
+        self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
-                               video_frames=video_frames, video_size=video_size, fps=fps, seed=seed)
+                               video_frames=video_frames, video_size=video_size, fps=fps, seed=seed,
+                               val_fraction=val_fraction, val_seed=val_seed)
 
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
