@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--cache-dir", default=None, help="feature cache folder (default ~/.cache/evovideo/features)")
     p("--no-cache", action="store_true", help="always extract features, never read or write the cache")
     p("--probes", action="store_true",
-      help="also kNN (cosine, k=20, T=0.07) and a linear probe: train list -> test list of --split, all classes")
+      help="also kNN (cosine, k=20, T=0.07) and a linear probe: train list -> test list of --split, all classes; "
+           "the probe's C is chosen on 20%% of the train list (whole source videos), never on test")
     p("--out", help="output folder (default runs/fewshot/<encoder>-<dataset>)")
 
 
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
                             crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size,
                             workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args))
         print(f"split {args.split}: {probes['train_videos']} train -> {probes['test_videos']} test videos, "
-              f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f}")
+              f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f} (C={probes['C']:g}, "
+              "chosen on held-out train videos)")
     write_results(out, {args.encoder: results}, features=fs,
                   config=vars(args) | {"test_classes": test_classes}, extra=extra)
     print(f"results: {out / 'results.json'}   plot: {out / 'fewshot.png'}")

@@ -80,3 +80,25 @@ def test_group_names_of_ucf101_and_hmdb51():
     assert video_group("/d/kick/American_History_X_kick_l_cm_np1_le_med_33.avi", "kick") == "American_History_X"
     assert video_group("kick/kick__Bruce_Lee_Kick_kick_u_cm_np1_fr_med_0", "kick") == "kick__Bruce_Lee_Kick"
     assert video_group("/d/other/clip.mp4", "other") is None
+
+
+def test_linear_probe_C_is_chosen_on_train_videos_only():
+    """Changing every test label cannot change the chosen C: the sweep never reads test videos."""
+    import torch
+
+    from evovideo.eval.features import FeatureSet
+    from evovideo.eval.pipeline import split_probes
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat_interleave(30)
+    feats = torch.randn(120, 16, generator=g) + 4.0 * torch.nn.functional.one_hot(labels, 16).float()
+    names = [f"C{int(y)}/v_C{int(y)}_g{i % 15 + 1:02d}_c01" for i, y in enumerate(labels)]
+    test = {n for i, n in enumerate(names) if i % 15 < 4}
+    first = split_probes(FeatureSet(feats, labels, names, {}), test)
+    flipped = labels.clone()
+    is_test = torch.tensor([n in test for n in names])
+    flipped[is_test] = (flipped[is_test] + 1) % 4
+    second = split_probes(FeatureSet(feats, flipped, names, {}), test)
+    assert first["C"] == second["C"] and first["C_selection"] == second["C_selection"]
+    assert set(first["C_selection"]["val_accuracy"]) == {0.01, 0.1, 1.0, 10.0, 100.0, 1000.0}
+    assert first["linear"] > 80 and second["linear"] < 20
