@@ -51,6 +51,8 @@ class EvovideoCLI(LightningCLI):
         if callable(check) and self.datamodule is not None:
             check(self.datamodule)
 
+    before_validate = before_test = before_fit  # a checkpoint's head and clips follow the same data check
+
 
 def build_cli(args: list[str] | Mapping[str, Any] | None, *, run: bool = False,
               datamodule_required: bool = True) -> EvovideoCLI:

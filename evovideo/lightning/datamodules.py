@@ -46,6 +46,10 @@ class VideoDataModule(pl.LightningDataModule):
         num_frames / stride / frame_rate: a clip is ``num_frames`` frames, one every ``stride``
             frames at ``frame_rate`` fps (``num_frames * stride / frame_rate`` seconds).
         size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
+        num_frames, stride, size, mean, std: None (the default) takes the encoder's
+            ``input_config`` when a FinetuneModule checks the data (``use_clip_config``), else
+            ``clip_defaults`` (16, 2, 112, Kinetics mean/std); a value set here that contradicts
+            the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
         flow_method: tvl1 (as in the paper, slow), farneback or dis (fast).
@@ -72,10 +76,10 @@ class VideoDataModule(pl.LightningDataModule):
         root: str = "",
         split: int = 1,
         modalities: list[str] | None = None,
-        num_frames: int = 16,
-        stride: int = 2,
+        num_frames: int | None = None,
+        stride: int | None = None,
         frame_rate: float = 25.0,
-        size: int = 112,
+        size: int | None = None,
         resize: int | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
@@ -88,8 +92,8 @@ class VideoDataModule(pl.LightningDataModule):
         n_mels: int = 64,
         win_ms: float = 25.0,
         hop_ms: float = 10.0,
-        mean: tuple[float, float, float] = KINETICS_MEAN,
-        std: tuple[float, float, float] = KINETICS_STD,
+        mean: tuple[float, float, float] | None = None,
+        std: tuple[float, float, float] | None = None,
         val_clips: int = 1,
         test_clips: int = 10,
         test_crops: int = 3,
@@ -110,20 +114,56 @@ class VideoDataModule(pl.LightningDataModule):
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
         self.val_clips, self.test_clips, self.test_crops = val_clips, test_clips, test_crops
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
-        self._builder_args: dict[str, Any] = dict(
-            modalities=self.modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate,
-            size=size, resize=resize, future_frames=future_frames, audio_shift=audio_shift,
-            mean=tuple(mean), std=tuple(std), flow=FlowSettings(flow_method, flow_bound),
+        given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
+        self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
+        self._other_args: dict[str, Any] = dict(
+            modalities=self.modalities, frame_rate=frame_rate, resize=resize, future_frames=future_frames,
+            audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
             sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
         )
         self.datasets: dict[str, ClipDataset] = {}
 
+    clip_defaults: dict[str, Any] = {"num_frames": 16, "stride": 2, "size": 112, "mean": KINETICS_MEAN,
+                                     "std": KINETICS_STD}
+
+    @property
+    def _builder_args(self) -> dict[str, Any]:
+        return {**self._other_args, **self.clip_config()}
+
     def clip_config(self) -> dict[str, Any]:
-        """The clip sampling this module feeds a model (what its weights will expect)."""
-        a = self._builder_args
-        return {"num_frames": a["num_frames"], "stride": a["stride"], "size": a["size"],
-                "mean": a["mean"], "std": a["std"]}
+        """The clip sampling this module feeds a model: the fields the recipe set, the rest taken
+        from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
+        return {**self.clip_defaults, **self._clip}
+
+    def use_clip_config(self, cfg: Any) -> None:
+        """Take the clip settings an encoder's weights expect (``encoder.input_config``: frames,
+        stride, size, mean/std) as the one source of truth.  A field the recipe set to another
+        value is refused with both values named (RecipeError)."""
+        from evovideo.tasks import RecipeError
+
+        want = {"num_frames": cfg.num_frames, "stride": cfg.stride, "size": cfg.size,
+                "mean": tuple(cfg.mean), "std": tuple(cfg.std)}
+        clashes = [f"data.{k}={self._clip[k]} but the encoder expects {k}={v}" for k, v in want.items()
+                   if k in self._clip and not _same(self._clip[k], v)]
+        if clashes:
+            raise RecipeError("; ".join(clashes) + ": remove these fields from the recipe's data section to take the "
+                              "encoder's settings (one source of truth), or evaluate an encoder trained with them")
+        if want != self.clip_config():
+            self.datasets.clear()  # built with other settings: rebuild on setup
+        self._clip.update(want)
+
+    def class_count(self) -> int | None:
+        """How many classes the data has (its class list), or None for unlabelled data."""
+        from evovideo.data.splits import parse_hmdb51, parse_kinetics, parse_ucf101
+
+        if self.dataset_name == "ucf101":
+            return len(parse_ucf101(self.root, self.split, "train")[1])
+        if self.dataset_name == "hmdb51":
+            return len(parse_hmdb51(self.root, self.split, "train")[1])
+        if self.dataset_name == "kinetics":
+            return len(parse_kinetics(self.root, "train")[1])
+        return getattr(self, "num_classes", None) if self.dataset_name == "synthetic" else None
 
     @property
     def batch_keys(self) -> set[str]:
@@ -224,6 +264,12 @@ class VideoDataModule(pl.LightningDataModule):
         return len(self.skipped_files)
 
 
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-6 for x, y in zip(a, b))
+    return a == b
+
+
 class UCF101DataModule(VideoDataModule):
     """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = ``val_fraction`` of
     the split's training list, by group ``gXX`` (never the test list)."""
@@ -284,6 +330,7 @@ class SyntheticDataModule(VideoDataModule):
 
     dataset_name = "synthetic"
     num_classes = 10
+    clip_defaults = {**VideoDataModule.clip_defaults, "num_frames": 8, "stride": 2, "size": 56}
 
     def __init__(
         self,
@@ -295,9 +342,9 @@ class SyntheticDataModule(VideoDataModule):
         seed: int = 0,
         split: int = 1,
         modalities: list[str] | None = None,
-        num_frames: int = 8,
-        stride: int = 2,
-        size: int = 56,
+        num_frames: int | None = None,
+        stride: int | None = None,
+        size: int | None = None,
         resize: int | None = 64,
         batch_size: int = 8,
         num_workers: int = 0,
