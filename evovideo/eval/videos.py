@@ -37,7 +37,9 @@ class LabelledVideos:
                           collate_fn=collate)
 
 
-def _records(dataset: str, root: str | Path, split: int) -> tuple[list[VideoRecord], list[str]]:
+def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
+    """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
+    ``split`` together; folder: ``root/<class>/**``) and the class names."""
     if dataset in ("ucf101", "hmdb51"):
         parse = parse_ucf101 if dataset == "ucf101" else parse_hmdb51
         train, names = parse(root, split, "train")
@@ -69,7 +71,7 @@ def dataset_classes(dataset: str, root: str | Path | None = None, split: int = 1
     if dataset == "hmdb51":
         return parse_hmdb51(root, split, "test")[1]
     if dataset == "folder":
-        return sorted({r.class_name for r in _records("folder", root, split)[0]})
+        return sorted({r.class_name for r in dataset_records("folder", root, split)[0]})
     raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
 
 
@@ -84,10 +86,12 @@ def labelled_videos(
     frame_rate: float | None = None,
     classes: list[str] | None = None,
     synthetic: Dataset | None = None,
+    video_keys: set[str] | None = None,
 ) -> LabelledVideos:
     """Every labelled video of ``dataset`` with ``clips`` x ``crops`` eval views, preprocessed for ``encoder``.
 
     ``classes``: keep only the videos of these class names (labels keep the dataset's numbering).
+    ``video_keys``: keep only these ``<class>/<stem>`` videos (a protocol's published video list).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
     ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).
     """
@@ -121,9 +125,13 @@ def labelled_videos(
     else:
         if root is None:
             raise ValueError(f"dataset '{dataset}' needs --root (the folder holding its videos)")
-        records, names = _records(dataset, root, split)
+        records, names = dataset_records(dataset, root, split)
         if classes is not None:
             records = [r for r in records if r.class_name in set(classes)]
+        if video_keys is not None:
+            from evovideo.eval.protocols import video_key
+
+            records = [r for r in records if video_key(r.path, r.class_name) in video_keys]
         ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops)
         data = {"dataset": dataset, "root": str(Path(root).resolve()), "split": split,
                 "files": files_digest(r.path for r in records)}
