@@ -33,6 +33,8 @@ import json
 import re
 from pathlib import Path
 
+from evovideo.commands.common import add_backend_argument
+
 DEFAULT_TEST_CLASSES = {"hmdb51": 10, "ucf101": 21}
 
 
@@ -72,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--batch-size", type=int, default=8)
     p("--workers", type=int, default=0, help="DataLoader worker processes for decoding")
     p("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    add_backend_argument(parser)
     p("--cache-dir", default=None, help="feature cache folder (default ~/.cache/evovideo/features)")
     p("--no-cache", action="store_true", help="always extract features, never read or write the cache")
     p("--probes", action="store_true",
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         encoder, args.dataset, root=args.root, split=args.split, classes=test_classes, way=args.way,
         shots=args.shot, query=args.query, episodes=args.episodes, seed=args.seed, clips=args.clips,
         crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size, workers=args.workers,
-        device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
+        device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args), backend=args.backend,
         video_keys=selection.video_keys if selection else None,
     )
     print(format_table({args.encoder: results}))
@@ -117,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     if args.probes:
         probes = extra["probes"] = probe_eval(encoder, args.dataset, root=args.root, split=args.split, clips=args.clips,
                             crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size,
-                            workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args))
+                            workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
+                            backend=args.backend)
         print(f"split {args.split}: {probes['train_videos']} train -> {probes['test_videos']} test videos, "
               f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f} (C={probes['C']:g}, "
               "chosen on held-out train videos)")
@@ -160,19 +164,19 @@ def _protocol(args: argparse.Namespace):
     """The protocol's classes and videos (None without --protocol); fills in --dataset and --episodes."""
     if args.protocol is None:
         if args.video_list:
-            raise SystemExit("--video-list needs --protocol (the published split it belongs to)")
+            raise ValueError("--video-list needs --protocol (the published split it belongs to)")
         args.dataset, args.episodes = args.dataset or "synthetic", args.episodes or 1000
         return None
     from evovideo.eval.protocols import PROTOCOL_EPISODES, PROTOCOLS, select_protocol
     from evovideo.eval.videos import dataset_records
 
     if args.protocol not in PROTOCOLS:
-        raise SystemExit(f"--protocol '{args.protocol}': unknown; known: {', '.join(PROTOCOLS)}")
+        raise ValueError(f"--protocol '{args.protocol}': unknown; known: {', '.join(PROTOCOLS)}")
     want = PROTOCOLS[args.protocol].dataset
     if args.dataset not in (None, want):
-        raise SystemExit(f"--protocol {args.protocol} reads --dataset {want}, not '{args.dataset}'")
+        raise ValueError(f"--protocol {args.protocol} reads --dataset {want}, not '{args.dataset}'")
     if not args.root:
-        raise SystemExit(f"--protocol {args.protocol} needs --root (the {want} dataset folder)")
+        raise ValueError(f"--protocol {args.protocol} needs --root (the {want} dataset folder)")
     args.dataset, args.episodes = want, args.episodes or PROTOCOL_EPISODES
     selection = select_protocol(args.protocol, dataset_records(want, args.root, args.split)[0],
                                 video_list=args.video_list)

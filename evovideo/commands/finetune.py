@@ -19,6 +19,8 @@ import argparse
 import json
 from pathlib import Path
 
+from evovideo.commands.common import add_backend_argument
+
 METRICS = ("test/acc_video", "test/acc_clip")
 
 
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--encoder", required=True, help="registry name, hf-hub:ORG/NAME, local-dir:/path or arch.tag (--model.encoder)")
     p("--folds", type=int, nargs="+", default=[1, 2, 3], help="official splits to run (default 1 2 3)")
     p("--out", help="output folder (default: the recipe's trainer.default_root_dir)")
+    add_backend_argument(parser)
     p("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe field, e.g. trainer.max_epochs=5")
 
 
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         run_dir = out / f"split{split}"
         print(f"== split {split}: fit, then multi-view test  ({run_dir})", flush=True)
         cli = build_cli(["fit", "-c", args.config, "--data.root", args.root, "--data.split", str(split),
-                         "--model.encoder", args.encoder, "--trainer.default_root_dir", str(run_dir), *overrides],
+                         "--model.encoder", args.encoder, "--trainer.default_root_dir", str(run_dir),
+                         "--data.backend", args.backend, *overrides],
                         run=True)
         dm = cli.datamodule
         validated = getattr(dm, "has_validation", True)

@@ -16,12 +16,14 @@ from evovideo.data.dataset import ClipDataset, InMemoryClipDataset, SkipTracker,
 from evovideo.data.decode import (
     DecodedVideo,
     DecodeError,
+    DecoderUnavailable,
     VideoInfo,
     VideoReader,
     decode_video,
     decode_window,
     open_video,
     torchcodec_available,
+    torchcodec_status,
 )
 from evovideo.data.groups import carve_validation, holdout_mask, video_group, video_groups
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
@@ -138,6 +140,8 @@ __all__ = [
     "parse_ucf101",
     "scan_folder",
     "torchcodec_available",
+    "torchcodec_status",
+    "DecoderUnavailable",
     "video_group",
     "video_groups",
 ]

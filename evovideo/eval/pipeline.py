@@ -40,12 +40,13 @@ def video_features(
     synthetic: Dataset | None = None,
     progress: bool = True,
     video_keys: set[str] | None = None,
+    backend: str = "auto",
 ) -> FeatureSet:
     """Video-level features of every video of ``dataset`` (restricted to ``classes`` and, given,
     to the ``<class>/<stem>`` ``video_keys``), cached."""
     src = labelled_videos(dataset, encoder, root=root, split=split, clips=clips, crops=crops,
                           frame_rate=frame_rate, classes=list(classes) if classes else None, synthetic=synthetic,
-                          video_keys=video_keys)
+                          video_keys=video_keys, backend=backend)
     key = feature_cache_key(encoder, data=src.key["data"], preprocessing=src.key["preprocessing"])
     loader = src.loader(batch_size, workers)
     fs = cached_features(cache_dir, key, lambda: extract_features(

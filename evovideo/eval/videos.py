@@ -87,13 +87,14 @@ def labelled_videos(
     classes: list[str] | None = None,
     synthetic: Dataset | None = None,
     video_keys: set[str] | None = None,
+    backend: str = "auto",
 ) -> LabelledVideos:
     """Every labelled video of ``dataset`` with ``clips`` x ``crops`` eval views, preprocessed for ``encoder``.
 
     ``classes``: keep only the videos of these class names (labels keep the dataset's numbering).
     ``video_keys``: keep only these ``<class>/<stem>`` videos (a protocol's published video list).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
-    ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).
+    ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).  ``backend``: the decoder for files.
     """
     if dataset not in EVAL_DATASETS:
         raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
@@ -132,7 +133,8 @@ def labelled_videos(
             from evovideo.eval.protocols import video_key
 
             records = [r for r in records if video_key(r.path, r.class_name) in video_keys]
-        ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops)
+        ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops,
+                         backend=backend)
         data = {"dataset": dataset, "root": str(Path(root).resolve()), "split": split,
                 "files": files_digest(r.path for r in records)}
     return LabelledVideos(ds, [str(n) for n in names], {"data": data, "preprocessing": preprocessing})

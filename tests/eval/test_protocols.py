@@ -55,12 +55,12 @@ def test_a_protocol_defined_by_its_list_needs_it_and_a_missing_class_is_an_error
         select_protocol("hmdb51-arn", records)
 
 
-def test_fewshot_command_protocol_refuses_the_wrong_dataset(tmp_path):
+def test_fewshot_command_protocol_refuses_the_wrong_dataset(tmp_path, capsys):
     from evovideo.cli import main
 
-    with pytest.raises(SystemExit, match="reads --dataset hmdb51"):
-        main(["fewshot", "--encoder", "test_r2plus1d", "--protocol", "hmdb51-arn", "--dataset", "ucf101",
-              "--root", str(tmp_path)])
+    assert main(["fewshot", "--encoder", "test_r2plus1d", "--protocol", "hmdb51-arn", "--dataset", "ucf101",
+                 "--root", str(tmp_path)]) == 2
+    assert "--protocol hmdb51-arn reads --dataset hmdb51, not 'ucf101'" in capsys.readouterr().err
 
 
 def test_fewshot_command_protocol_defaults_to_10000_episodes_and_writes_the_selection(tmp_path, monkeypatch, capsys):
