@@ -65,7 +65,8 @@ def holdout_mask(groups: Sequence[str], fraction: float, seed: int = 0) -> list[
         raise ValueError(f"val_fraction must be in (0, 1), got {fraction}; 0 means no validation fold")
     order = sorted(set(groups))
     if len(order) < 2:
-        raise ValueError(f"cannot hold out validation clips: all {len(groups)} come from one source-video group")
+        raise ValueError(f"cannot hold out validation clips: all {len(groups)} training clips come from one "
+                         "source-video group; pass val_fraction=0 (no validation: the last epoch is tested)")
     random.Random(seed).shuffle(order)
     counts, held, size = Counter(groups), set(), 0
     for g in order[:-1]:  # always leave one group to train on
