@@ -4,6 +4,7 @@
   evovideo bench train ...                          one ELo step: Lightning vs a plain PyTorch loop
   evovideo bench zipf  ...                          k-means + KL vs scikit-learn KMeans
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
+  evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ BENCHMARKS = {
     "train": "evovideo.bench.train",
     "zipf": "evovideo.bench.zipf",
     "fewshot": "evovideo.bench.fewshot",
+    "memory": "evovideo.bench.memory",
 }
 
 

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--s", type=float, default=1.0, help="Zipf exponent (default 1.0)")
     p("--iters", type=int, default=20, help="k-means iterations (default 20)")
     p("--temperature", type=float, help="soft-assignment temperature (default: automatic, inertia / N)")
-    p("--seed", type=int, default=0, help="k-means seed")
+    p("--seed", type=int, default=0, help="seeds k-means and the random initialisation of a registry-name encoder "
+                                          "(so the same command gives the same score)")
     p("--precision", choices=("float32", "bfloat16", "int8"), default="float32",
       help="k-means matmul precision: float32 (default), int8 (fastest on CPUs), bfloat16 (GPUs); "
            "the soft assignment is float32 in all three (see 'evovideo bench zipf')")
@@ -85,12 +86,21 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
     from evovideo.evolution.plots import plot_rank_size
 
+    import torch
+
+    if args.k is not None and args.k < 2:
+        raise SystemExit(f"--k {args.k}: the Zipf fitness needs k >= 2 clusters")
+    torch.manual_seed(args.seed)  # a registry name is a random initialisation: the same one every run
     encoder = load_encoder(args.encoder, revision=args.revision)
     dataset, classes = _videos(args, encoder)
+    k = args.k or classes or 100
+    videos = len(dataset.records)  # known before any feature is extracted
+    if k > videos:
+        raise SystemExit(f"--k {k}{'' if args.k else ' (the default)'} is more clusters than the {videos} videos of "
+                         f"--data {args.data}; give --k at most {videos} (about the number of classes you expect)")
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate)
     fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
                           total=len(loader), desc="features")
-    k = args.k or classes or 100
     z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, temperature=args.temperature, seed=args.seed,
                      precision=args.precision)
     worst = -math.log(float(zipf_prior(k, args.s)[0]))

@@ -25,6 +25,7 @@ from evovideo.data.decode import (
     torchcodec_available,
     torchcodec_status,
 )
+from evovideo.data.flow_grid import PrecomputeReport, precompute_flow, video_flow
 from evovideo.data.groups import carve_validation, holdout_mask, video_group, video_groups
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
@@ -119,6 +120,9 @@ class _Subset:
 
 
 __all__ = [
+    "PrecomputeReport",
+    "precompute_flow",
+    "video_flow",
     "DATASETS",
     "ClipDataset",
     "ClipTiming",

@@ -45,6 +45,29 @@ def _is_video(p: Path) -> bool:
     return p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def videos_under(folder: Path) -> list[Path]:
+    """Every video file under ``folder`` (recursive, sorted).  Entries named like a video that are
+    not readable files (a dangling symlink, a folder called ``x.avi``) are named in one warning
+    instead of vanishing from the scan."""
+    vids, odd = [], []
+    for p in folder.rglob("*"):
+        if p.suffix.lower() not in VIDEO_EXTENSIONS:
+            continue
+        if p.is_file():
+            vids.append(p)
+        elif p.is_symlink() and not p.exists():
+            odd.append(f"{p} (a dangling symlink)")
+        elif p.is_dir():
+            odd.append(f"{p} (a folder)")
+        else:
+            odd.append(f"{p} (not a regular file)")
+    if odd:
+        shown = "; ".join(sorted(odd)[:5]) + (f"; and {len(odd) - 5} more" if len(odd) > 5 else "")
+        log.warning("%s: skipping %d entr%s named like a video that %s not a readable file: %s", folder, len(odd),
+                    "y" if len(odd) == 1 else "ies", "is" if len(odd) == 1 else "are", shown)
+    return sorted(vids)
+
+
 def _check_split(split: int) -> None:
     if split not in (1, 2, 3):
         raise ValueError(f"split must be 1, 2 or 3 (the official folds), got {split}")
@@ -172,7 +195,7 @@ def parse_kinetics(root: str | Path, fold: str = "train") -> tuple[list[VideoRec
     index = {n: i for i, n in enumerate(names)}
     records = []
     for cls in classes:
-        vids = sorted(p for p in (fold_dir / cls).rglob("*") if _is_video(p))
+        vids = videos_under(fold_dir / cls)
         if not vids:
             raise FileNotFoundError(f"class folder {fold_dir / cls} is empty: expected video files (.mp4, ...)")
         records += [VideoRecord(str(p), index.get(cls, -1), cls) for p in vids]
@@ -212,9 +235,8 @@ def _kinetics_from_csv(root: Path, fold: str, csv_path: Path) -> tuple[list[Vide
     index = {n: i for i, n in enumerate(names)}
     fold_dir = _kinetics_fold_dir(root, fold)
     files: dict[str, Path] = {}
-    for p in fold_dir.rglob("*"):
-        if _is_video(p):
-            files.setdefault(p.stem, p)
+    for p in videos_under(fold_dir):
+        files.setdefault(p.stem, p)
     records, missing = [], 0
     for r in data:
         yt, t0, t1 = r["youtube_id"], int(float(r["time_start"])), int(float(r["time_end"]))
@@ -240,7 +262,7 @@ def scan_folder(root: str | Path) -> list[VideoRecord]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"missing folder {root}: expected a folder of video files")
-    vids = sorted(p for p in root.rglob("*") if _is_video(p))
+    vids = videos_under(root)
     if not vids:
         raise FileNotFoundError(f"no video files under {root}: expected files ending in {', '.join(VIDEO_EXTENSIONS)}")
     return [VideoRecord(str(p), -1, p.parent.name) for p in vids]

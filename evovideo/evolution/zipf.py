@@ -157,6 +157,11 @@ class ZipfFitness:
         self.temperature, self.normalize, self.seed = temperature, normalize, seed
         self.precision = check_precision(precision)
 
+    @property
+    def min_samples(self) -> int:
+        """Videos the fitness set must hold (k clusters need at least k points)."""
+        return self.k
+
     def __call__(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> FitnessResult:
         z = zipf_fitness(features, self.k, self.s, self.iters, self.temperature, self.normalize, self.seed,
                          self.precision)

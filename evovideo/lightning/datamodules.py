@@ -31,6 +31,7 @@ from evovideo.data.dataset import EpochSampler, ResumableDataLoader
 from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
+from evovideo.tasks import RecipeError
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,13 @@ class VideoDataModule(pl.LightningDataModule):
             the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
-        flow_method: tvl1 (as in the paper, slow), farneback or dis (fast).
-        flow_cache_dir: flow is computed once per (file, clip, settings) and stored here.
+        flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
+            dis (fast).
+        flow_cache_dir: flow is computed once per video, on the clip grid (every ``stride``
+            frames), and stored here (one int8 file per video; None: per clip, not stored).
+            Clips then start on that grid, so every clip's flow is read from its video's file.
+            Fill it up front with ``evovideo flow precompute -c <recipe>``.
+        flow_cache_max_gb: store no more flow once the cache folder holds this much (None: no limit).
         backend: decoder: pyav, torchcodec, or auto (TorchCodec when it is installed and loads,
             else PyAV).
         hflip: mirror half of the train clips at random (default True; the synthetic set's
@@ -89,6 +95,7 @@ class VideoDataModule(pl.LightningDataModule):
         flow_method: str = "tvl1",
         flow_bound: float = 20.0,
         flow_cache_dir: str | None = str(DEFAULT_FLOW_CACHE),
+        flow_cache_max_gb: float | None = None,
         sample_rate: int = 16000,
         n_mels: int = 64,
         win_ms: float = 25.0,
@@ -106,6 +113,11 @@ class VideoDataModule(pl.LightningDataModule):
         val_seed: int = 0,
     ) -> None:
         super().__init__()
+        _check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
+                      resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
+                      audio_shift=audio_shift, flow_method=flow_method, flow_bound=flow_bound,
+                      sample_rate=sample_rate, n_mels=n_mels, val_clips=val_clips, test_clips=test_clips,
+                      test_crops=test_crops, mean=mean, std=std)
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction} (0: no validation fold)")
         self.val_fraction, self.val_seed = val_fraction, val_seed
@@ -127,6 +139,7 @@ class VideoDataModule(pl.LightningDataModule):
             modalities=self.modalities, frame_rate=frame_rate, resize=resize, future_frames=future_frames,
             audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
+            flow_cache_max_gb=flow_cache_max_gb,
             sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
         )
         self.datasets: dict[str, ClipDataset] = {}
@@ -271,10 +284,54 @@ class VideoDataModule(pl.LightningDataModule):
         return len(self.skipped_files)
 
 
+FROM_ENCODER = ("num_frames", "stride", "size", "mean", "std")  # None: the encoder's (use_clip_config)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) or isinstance(b, tuple):
         return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-6 for x, y in zip(a, b))
     return a == b
+
+
+def _check_values(**values: Any) -> None:
+    """Each clip / loader setting in its range, before anything is read: one RecipeError line naming
+    ``data.init_args.<field>``, its value and what is allowed."""
+    from evovideo.data.pipeline import MODALITIES
+    from evovideo.modalities.flow import FLOW_METHODS
+
+    def bad(name: str, rule: str) -> RecipeError:
+        return RecipeError(f"data.init_args.{name} = {values[name]!r}: must be {rule}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    mods = values["modalities"]
+    if mods is not None and (not mods or any(m not in MODALITIES for m in mods)):
+        raise bad("modalities", f"a non-empty list of {', '.join(MODALITIES)}")
+    for name, low in (("num_frames", 1), ("stride", 1), ("size", 1), ("batch_size", 1), ("num_workers", 0),
+                      ("future_frames", 0), ("sample_rate", 1), ("n_mels", 1), ("val_clips", 1),
+                      ("test_clips", 1), ("test_crops", 1)):
+        if values[name] is None and name in FROM_ENCODER:
+            continue
+        if not is_int(values[name]) or values[name] < low:
+            raise bad(name, f"an integer >= {low}")
+    size = values["size"] or 1
+    if values["resize"] is not None and (not is_int(values["resize"]) or values["resize"] < size):
+        raise bad("resize", f"null or an integer >= size ({values['size']})")
+    for name in ("frame_rate", "flow_bound"):
+        if not isinstance(values[name], (int, float)) or not values[name] > 0:
+            raise bad(name, "a number > 0")
+    if not isinstance(values["audio_shift"], (int, float)) or values["audio_shift"] < 0:
+        raise bad("audio_shift", "a number >= 0 (seconds)")
+    if values["flow_method"] not in FLOW_METHODS:
+        raise bad("flow_method", f"one of {', '.join(FLOW_METHODS)}")
+    for name in ("mean", "std"):
+        v = values[name]
+        if v is None:
+            continue
+        if (not isinstance(v, (list, tuple)) or len(v) != 3 or not all(isinstance(x, (int, float)) for x in v)
+                or (name == "std" and min(v) <= 0)):
+            raise bad(name, "3 numbers (R, G, B)" + (", each > 0" if name == "std" else ""))
 
 
 class UCF101DataModule(VideoDataModule):
@@ -326,6 +383,30 @@ class SkippedFilesCallback(pl.Callback):
         self._log(trainer, pl_module)
 
 
+class FlowCacheCallback(pl.Callback):
+    """Log ``data/flow_cache_hits`` / ``data/flow_cache_misses`` (train clips, all loader workers,
+    this rank) every epoch, and both in one line when training ends.  After ``evovideo flow
+    precompute`` with the run's settings, misses stay 0."""
+
+    @staticmethod
+    def _cache(trainer: pl.Trainer):
+        dm = trainer.datamodule
+        ds = dm.datasets.get("train") if isinstance(dm, VideoDataModule) else None
+        return ds.builder.flow_cache if ds is not None else None
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        cache = self._cache(trainer)
+        if cache is not None:
+            pl_module.log("data/flow_cache_hits", float(cache.hits))
+            pl_module.log("data/flow_cache_misses", float(cache.misses))
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        cache = self._cache(trainer)
+        if cache is not None:
+            log.info("flow cache %s: %d hits, %d misses (train clips, rank %d)", cache.root, cache.hits, cache.misses,
+                     trainer.global_rank)
+
+
 class SyntheticDataModule(VideoDataModule):
     """The built-in synthetic set (``evovideo.data.synthetic.SyntheticVideos``), rendered in
     memory and run through the same sample pipeline; no files, no network.  ``split`` picks the
@@ -359,6 +440,7 @@ class SyntheticDataModule(VideoDataModule):
         audio_shift: float = 0.0,
         flow_method: str = "farneback",
         flow_cache_dir: str | None = None,
+        flow_cache_max_gb: float | None = None,
         n_mels: int = 64,
         val_clips: int = 1,
         test_clips: int = 2,
@@ -371,10 +453,20 @@ class SyntheticDataModule(VideoDataModule):
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
             size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
-            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
+            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
+            flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
             val_fraction=val_fraction, val_seed=val_seed,
         )
+        from evovideo.data.synthetic import MOTIONS
+
+        for name, value, low, high in (("num_videos_per_class", num_videos_per_class, 1, None),
+                                       ("num_classes", num_classes, 1, len(MOTIONS)),
+                                       ("video_frames", video_frames, 1, None), ("video_size", video_size, 8, None),
+                                       ("fps", fps, 1, None)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+                rule = f"an integer in [{low}, {high}]" if high else f"an integer >= {low}"
+                raise RecipeError(f"data.init_args.{name} = {value!r}: must be {rule}")
         self.num_classes = num_classes
         self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
