@@ -16,16 +16,16 @@ def test_resize_caps_the_long_side_of_a_strip():
 
 
 def test_flow_of_a_strip_runs_on_a_capped_frame(monkeypatch):
-    import evovideo.modalities as modalities
+    import evovideo.data.pipeline as pipeline
 
     shapes = []
-    real = modalities.compute_flow
+    real = pipeline.compute_flow
 
     def spy(a, b, settings):
         shapes.append(tuple(a.shape))
         return real(a, b, settings)
 
-    monkeypatch.setattr(modalities, "compute_flow", spy)
+    monkeypatch.setattr(pipeline, "compute_flow", spy)
     frames = torch.randint(0, 255, (20, 2, 128, 3), dtype=torch.uint8)  # a 128 x 2 strip
     reader = MemoryReader(DecodedVideo(frames, 10.0), "strip")
     builder = SampleBuilder(modalities=("rgb", "flow"), num_frames=4, stride=1, frame_rate=10.0, size=32, resize=36,
