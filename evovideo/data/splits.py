@@ -78,6 +78,14 @@ def _check_fold(fold: str) -> None:
         raise ValueError(f"fold must be one of {', '.join(FOLDS)}, got '{fold}'")
 
 
+def _check_official_fold(fold: str, dataset: str) -> None:
+    if fold == "val":
+        raise ValueError(f"{dataset} has no validation list, and its test list must not select a model: carve "
+                         "validation from the training list (evovideo.data.carve_validation; DataModule "
+                         "val_fraction > 0), or validate nothing and test the last checkpoint (val_fraction 0)")
+    _check_fold(fold)
+
+
 def _video_dir(root: Path, candidates: tuple[str, ...]) -> Path:
     for name in candidates:
         d = root / name
@@ -93,11 +101,12 @@ def _need(path: Path, what: str) -> Path:
 
 
 def parse_ucf101(root: str | Path, split: int = 1, fold: str = "train") -> tuple[list[VideoRecord], list[str]]:
-    """UCF101 records of ``fold`` for official ``split`` (1-3) and the 101 class names.
+    """UCF101 records of ``fold`` ('train' or 'test') for official ``split`` (1-3) and the 101 class names.
 
-    UCF101 has no validation list: ``fold='val'`` gives the test list (the common practice)."""
+    UCF101 has no validation list: carve one from the training list by group
+    (``evovideo.data.groups.carve_validation``), never use the test list to select a model."""
     _check_split(split)
-    _check_fold(fold)
+    _check_official_fold(fold, "UCF101")
     root = Path(root)
     lists = root / UCF101_SPLIT_DIR
     if not lists.is_dir():
@@ -129,10 +138,10 @@ def parse_ucf101(root: str | Path, split: int = 1, fold: str = "train") -> tuple
 
 
 def parse_hmdb51(root: str | Path, split: int = 1, fold: str = "train") -> tuple[list[VideoRecord], list[str]]:
-    """HMDB51 records of ``fold`` for official ``split`` (1-3): tag 1 = train, 2 = test
-    (also used for ``fold='val'``), 0 = unused; classes in sorted order."""
+    """HMDB51 records of ``fold`` ('train' or 'test') for official ``split`` (1-3): tag 1 = train,
+    2 = test, 0 = unused; classes in sorted order.  No validation list: see ``parse_ucf101``."""
     _check_split(split)
-    _check_fold(fold)
+    _check_official_fold(fold, "HMDB51")
     root = Path(root)
     lists = root / HMDB51_SPLIT_DIR
     if not lists.is_dir():

@@ -66,6 +66,8 @@ class EvovideoCLI(LightningCLI):
         if callable(check) and self.datamodule is not None:
             check(self.datamodule)
 
+    before_validate = before_test = before_fit  # a checkpoint's head and clips follow the same data check
+
     def after_fit(self) -> None:
         """Say which files were skipped as undecodable (each was also named once when it happened)."""
         if self.trainer.is_global_zero:
