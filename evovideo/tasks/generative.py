@@ -7,12 +7,22 @@ import torch
 
 from evovideo.models.base import Encoder
 from evovideo.tasks.base import TASKS, VIDEO_MODALITIES, Task, TaskInputs
-from evovideo.tasks.heads import MapDecoder
+from evovideo.tasks.heads import MapDecoder, upsampling_stages
 from evovideo.tasks.losses import l2_loss
 
 
-def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int) -> MapDecoder:
-    return MapDecoder(encoder.num_features, out_chans, spatial_dims=2 if modality == "audio" else 3, hidden=hidden)
+def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int, context: int = 0) -> MapDecoder:
+    return MapDecoder(encoder.num_features, out_chans, spatial_dims=2 if modality == "audio" else 3, hidden=hidden,
+                      stages=upsampling_stages(encoder), context=context)
+
+
+def last_slices(fmap: torch.Tensor, clip_frames: int, future_frames: int) -> torch.Tensor:
+    """The time slices of ``fmap`` (B, D, t, h, w) that cover the clip's last ``future_frames``
+    frames (at least one): the future is predicted from the end of the clip, not from its whole
+    time axis stretched onto the future."""
+    t = fmap.shape[2]
+    keep = max(1, min(t, -(-t * future_frames // clip_frames)))  # ceil(t * Tf / T)
+    return fmap[:, :, t - keep:]
 
 
 @TASKS.register("reconstruction")
@@ -33,12 +43,25 @@ class Reconstruction(Task):
 @TASKS.register("future_prediction")
 class FuturePrediction(Task):
     """``rgb/future_prediction``: from the clip's features predict the next frames (batch key
-    ``<m>_future``, ``(B, C, Tf, H, W)``; the data module makes it when asked for future frames)."""
+    ``<m>_future``, ``(B, C, Tf, H, W)``; the data module makes it when asked for future frames).
 
-    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64) -> None:
+    Time-aligned: the decoder reads the feature map's last time slices (:func:`last_slices`).
+    With ``condition_on_last=True`` (default) the decoder also sees the clip's last frame, so the
+    scene comes from there and the encoder's features have to supply what a single frame cannot:
+    the motion (without it, a 1x2x2 feature map could not beat copying the last frame)."""
+
+    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
+                 condition_on_last: bool = True) -> None:
         super().__init__(modalities, encoders)
         (m,) = self.modalities
-        self.decoder = _decoder(encoders[m], m, encoders[m].input_config.in_chans, hidden)
+        chans = encoders[m].input_config.in_chans
+        self.condition_on_last = condition_on_last
+        self.decoder = _decoder(encoders[m], m, chans, hidden, context=chans if condition_on_last else 0)
+
+    def predict(self, fmap: torch.Tensor, clip: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+        """(B, D, t, h, w) features of ``clip`` (B, C, T, H, W) -> (B, C, *size) future frames."""
+        last = clip[:, :, -1:] if self.condition_on_last else None
+        return self.decoder(last_slices(fmap, clip.shape[2], size[0]), size, context=last)
 
     @classmethod
     def check_modalities(cls, modalities: Sequence[str]) -> None:
@@ -52,7 +75,7 @@ class FuturePrediction(Task):
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         (m,) = self.modalities
         target = inputs.batch[f"{m}_future"]  # (B, C, Tf, H, W)
-        return l2_loss(self.decoder(inputs.features[m].fmap, target.shape[2:]), target)
+        return l2_loss(self.predict(inputs.features[m].fmap, inputs.batch[m], target.shape[2:]), target)
 
 
 @TASKS.register("cross_modal_transfer")
