@@ -68,7 +68,13 @@ class Distiller(nn.Module):
         self.tower_is_audio = tower_is_audio
         self.proj = nn.Conv1d(student_chs, tower_chs, 1) if student_chs != tower_chs else nn.Identity()
 
-    def forward(self, student: torch.Tensor, tower: torch.Tensor) -> torch.Tensor:
+    def forward(self, student: torch.Tensor, tower: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``keep``: (B,) bool of the clips to compare (an audio tower: the clips with an audio track);
+        none kept gives exactly 0 (with the graph)."""
+        if keep is not None:
+            if not keep.any():
+                return self.proj(time_profile(student, False) if self.tower_is_audio else student.flatten(2)).sum() * 0.0
+            student, tower = student[keep], tower[keep]
         if self.tower_is_audio:
             student, tower = time_profile(student, False), time_profile(tower, True)  # (B, C, t)
         size = tuple(min(s, t) for s, t in zip(student.shape[2:], tower.shape[2:]))

@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 import torch
 
 from evovideo.models.base import Encoder
-from evovideo.tasks.base import TASKS, VIDEO_MODALITIES, Task, TaskInputs
+from evovideo.tasks.base import TASKS, VIDEO_MODALITIES, Task, TaskInputs, audio_mask, masked_loss
 from evovideo.tasks.heads import MapDecoder, upsampling_stages
 from evovideo.tasks.losses import l2_loss
 
@@ -36,8 +36,9 @@ class Reconstruction(Task):
 
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         (m,) = self.modalities
-        target = inputs.batch[m]  # (B, C, T, H, W)
-        return l2_loss(self.decoder(inputs.features[m].fmap, target.shape[2:]), target)
+        target = inputs.batch[m]  # (B, C, T, H, W); audio (B, 1, F, T)
+        keep = audio_mask(inputs.batch, self.modalities, target.shape[0])  # clips without audio are left out
+        return masked_loss(l2_loss, self.decoder(inputs.features[m].fmap, target.shape[2:]), target, keep)
 
 
 @TASKS.register("future_prediction")

@@ -38,6 +38,25 @@ class TermPlan:
                         f"distill['{d.key}']: {self.encoder_names[m]} has no layer '{layer}'; known: {', '.join(known)}"
                     )
 
+    def check_teachers(self, teachers: Mapping[str, str]) -> None:
+        """Refuse distillation from a frozen tower at random init: no active task trains it and no
+        pretrained teacher is given, so the student would be pulled towards random features.
+        (The evolution's "zero" mutation makes such candidates by itself; they score +inf.)"""
+        unknown = [m for m in teachers if m not in self.encoder_names or m == "rgb"]
+        if unknown:
+            raise RecipeError(f"teachers: {', '.join(unknown)} is no tower of this recipe's active terms; towers: "
+                              f"{', '.join(m for m in self.encoder_names if m != 'rgb') or '(none)'}")
+        random_teachers = [d for d in self.distill if d.modality in self.frozen and d.modality not in teachers]
+        if random_teachers:
+            d = random_teachers[0]
+            raise RecipeError(
+                f"distill['{d.key}']: the {d.modality} tower is trained by no active task, so it stays at its random "
+                f"initialisation and this term would distil random features into the student. Give it a task "
+                f"(e.g. '{d.modality}/{'temporal_order' if d.modality != 'flow' else 'arrow_of_time'}' or "
+                f"'{d.modality}-rgb/cross_modal_embedding' > 0), load a pretrained teacher "
+                f"(teachers: {{{d.modality}: local-dir:/path/to/{d.modality}_tower}}), or set the weight to 0"
+            )
+
     def check_data(self, datamodule: Any) -> None:
         """Raise if the data module does not produce every batch key the active terms read."""
         produced = produced_keys(datamodule)

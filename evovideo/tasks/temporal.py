@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 import torch
 
 from evovideo.models.base import Encoder
-from evovideo.tasks.base import TASKS, Task, TaskInputs, time_dim
+from evovideo.tasks.base import TASKS, Task, TaskInputs, audio_mask, masked_loss, time_dim
 from evovideo.tasks.heads import MLPHead
 from evovideo.tasks.losses import binary_logistic_loss
 
@@ -128,7 +128,8 @@ class _BinaryTimeTask(Task):
         (m,) = self.modalities
         x = inputs.batch[m]
         logits = self.logits(inputs.encoders[m], x, m, inputs.generator)  # (2B,)
-        return binary_logistic_loss(logits, binary_targets(x.shape[0], logits))
+        keep = audio_mask(inputs.batch, self.modalities, x.shape[0])  # clips without audio are left out
+        return masked_loss(binary_logistic_loss, logits, binary_targets(x.shape[0], logits), keep, pairs=True)
 
 
 @TASKS.register("temporal_order")
@@ -185,19 +186,5 @@ class TemporalAlignment(Task):
         fb = inputs.features[b].pooled  # (B, Db)
         logits = self.logits(inputs.encoders[a], inputs.batch[a], inputs.batch[f"{a}_shifted"], fb)
         n = fb.shape[0]
-        targets = binary_targets(n, logits)
         keep = audio_mask(inputs.batch, self.modalities, n)
-        if keep is None:
-            return binary_logistic_loss(logits, targets)
-        keep = torch.cat([keep, keep])
-        if not keep.any():
-            return logits.sum() * 0.0  # no clip with audio in this batch: no signal, keep the graph
-        return binary_logistic_loss(logits[keep], targets[keep])
-
-
-def audio_mask(batch: Mapping[str, torch.Tensor], modalities: Sequence[str], n: int) -> torch.Tensor | None:
-    """``(B,)`` bool of clips with an audio track when a term uses audio, else None."""
-    if "audio" not in modalities or "has_audio" not in batch:
-        return None
-    mask = torch.as_tensor(batch["has_audio"], dtype=torch.bool).reshape(n)
-    return None if mask.all() else mask
+        return masked_loss(binary_logistic_loss, logits, binary_targets(n, logits), keep, pairs=True)
