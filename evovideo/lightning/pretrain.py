@@ -97,6 +97,14 @@ class PretrainModule(pl.LightningModule):
                  {m: n for m, n in plan.encoder_names.items() if m != "rgb"} or "none",
                  ", ".join(f"{k}={w}" for k, w in plan.weights.items()))
 
+    def train(self, mode: bool = True) -> "PretrainModule":
+        """Train mode, except the frozen towers: a frozen teacher runs in eval mode (BatchNorm with
+        its running statistics, which are then not overwritten by the pretraining batches)."""
+        super().train(mode)
+        for m in self.plan.frozen:
+            self.encoders[m].eval()
+        return self
+
     def _build_task(self, spec: TermSpec) -> torch.nn.Module:
         kwargs = self.plan.task_args.get(spec.key, {})
         try:
