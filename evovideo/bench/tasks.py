@@ -113,6 +113,7 @@ def evaluate(module, term: str, batches) -> tuple[str, float, float]:
     import torch
     import torch.nn.functional as F
 
+    from evovideo.tasks.generative import decoder_input
     from evovideo.tasks.temporal import binary_targets
 
     module.eval()
@@ -133,7 +134,7 @@ def evaluate(module, term: str, batches) -> tuple[str, float, float]:
             err = base = 0.0
             m = task.modalities[0]
             for b in batches:
-                fmap = module.run_towers(b)[m].fmap
+                fmap = decoder_input(module.run_towers(b)[m], task.skip)
                 if name == "Reconstruction":
                     target = b[m]
                     pred = task.decoder(fmap, target.shape[2:])
