@@ -16,13 +16,16 @@ from evovideo.data.dataset import ClipDataset, InMemoryClipDataset, SkipTracker,
 from evovideo.data.decode import (
     DecodedVideo,
     DecodeError,
+    DecoderUnavailable,
     VideoInfo,
     VideoReader,
     decode_video,
     decode_window,
     open_video,
     torchcodec_available,
+    torchcodec_status,
 )
+from evovideo.data.flow_grid import PrecomputeReport, precompute_flow, video_flow
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
 from evovideo.registry import Registry
@@ -91,6 +94,9 @@ class _Subset:
 
 
 __all__ = [
+    "PrecomputeReport",
+    "precompute_flow",
+    "video_flow",
     "DATASETS",
     "ClipDataset",
     "ClipTiming",
@@ -111,4 +117,6 @@ __all__ = [
     "parse_ucf101",
     "scan_folder",
     "torchcodec_available",
+    "torchcodec_status",
+    "DecoderUnavailable",
 ]

@@ -23,7 +23,7 @@ LOCAL_DIR_PREFIX = "local-dir:"
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def _refuse_bare(name: str) -> None:
+def refuse_bare(name: str) -> None:
     """Raise for a bare string that looks like a path or a repo id, naming the prefix to use."""
     looks_like_path = (
         Path(name).expanduser().exists()
@@ -34,11 +34,11 @@ def _refuse_bare(name: str) -> None:
     )
     if looks_like_path:
         raise ValueError(
-            f"'{name}' looks like a local path; say so explicitly: from_pretrained('{LOCAL_DIR_PREFIX}{name}')"
+            f"'{name}' looks like a local path; say so explicitly: '{LOCAL_DIR_PREFIX}{name}'"
         )
     if _REPO_ID.match(name):
         raise ValueError(
-            f"'{name}' looks like a Hub repo id; say so explicitly: from_pretrained('{HF_HUB_PREFIX}{name}') "
+            f"'{name}' looks like a Hub repo id; say so explicitly: '{HF_HUB_PREFIX}{name}' "
             f"(or '{LOCAL_DIR_PREFIX}{name}' if it is a local folder)"
         )
 
@@ -113,14 +113,14 @@ def from_pretrained(
         if revision is not None:
             raise ValueError(f"revision= applies to '{HF_HUB_PREFIX}' repos; zoo entry '{name}' pins its own")
         return create_pretrained(name, cache_dir=cache_dir, token=token, local_files_only=local_files_only)
-    _refuse_bare(name)
+    refuse_bare(name)
     from evovideo.models.registry import MODELS
 
     if name in MODELS:
         tags = [n for n in sorted(ZOO) if n.split(".", 1)[0] == name] or ["(none in the zoo yet)"]
         raise ValueError(
             f"'{name}' is an architecture, not a set of weights; its zoo entries: {', '.join(tags)}; "
-            f"create_model('{name}') gives a random initialisation"
+            f"the bare architecture name '{name}' gives a random initialisation"
         )
     known = ", ".join(sorted(ZOO)) or "(none)"
     raise ValueError(
