@@ -1,10 +1,14 @@
-"""Zipf fitness speed: evovideo's torch k-means + KL vs scikit-learn KMeans + the same KL.
+"""Zipf fitness speed: evovideo's torch k-means + KL vs scikit-learn and faiss-cpu k-means + the same KL.
 
-Both sides get the same L2-normalised float32 features (a Gaussian mixture with power-law cluster
+All sides get the same L2-normalised float32 features (a Gaussian mixture with power-law cluster
 sizes, like the features the fitness is meant for), the same k and the same iteration count
 (``max_iter=iters, n_init=1, tol=0``: both stop early only if no label changes), and both finish
-with the same soft assignment and KL to the Zipf prior.  Inertia is compared to check that the
-speed is not bought with a worse clustering.
+with the same float64 soft assignment, KL to the Zipf prior and structure guard
+(:func:`evovideo.evolution.zipf.score_clustering`).  Inertia is compared to check that the speed is
+not bought with a worse clustering.  faiss (``pip install faiss-cpu``; in the ``bench`` extra) is the
+well-kept fast baseline: it initialises at random, not with k-means++, and is given all points
+(``max_points_per_centroid`` = N).  ``auto`` is the precision the fitness picks on this machine
+(int8 only with AVX512-VNNI/AMX).
 
 Example:
   OMP_NUM_THREADS=1 evovideo bench zipf --n 50000 --dim 512 --k 100 --iters 20
@@ -27,9 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--repeats", type=int, default=1, help="timed runs per side; the fastest is reported (default 1)")
     p("--device", default="cpu", help="torch device for evovideo's side (cpu, cuda)")
     p("--precision", nargs="+", default=["float32", "bfloat16", "int8"],
-      help="evovideo's k-means matmul precisions to time: float32 bfloat16 int8 (default: all three; "
-           "int8 is CPU-only)")
+      help="evovideo's k-means matmul precisions to time: auto float32 bfloat16 int8 (default: the last "
+           "three; int8 is CPU-only and fast only with AVX512-VNNI/AMX: 'auto' picks by the CPU's flags)")
     p("--no-sklearn", action="store_true", help="skip scikit-learn (e.g. to time a GPU alone)")
+    p("--no-faiss", action="store_true", help="skip faiss-cpu")
 
 
 def mixture(n: int, dim: int, clusters: int, seed: int):
@@ -60,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from evovideo.evolution.kmeans import PRECISIONS
-    from evovideo.evolution.zipf import kl_to_zipf, zipf_fitness
+    from evovideo.evolution.kmeans import PRECISION_CHOICES, auto_precision
+    from evovideo.evolution.zipf import score_clustering, zipf_fitness
 
-    bad = [p for p in args.precision if p not in PRECISIONS]
+    bad = [p for p in args.precision if p not in PRECISION_CHOICES]
     if bad:
-        raise SystemExit(f"--precision {' '.join(bad)}: choose from {' '.join(PRECISIONS)}")
+        raise SystemExit(f"--precision {' '.join(bad)}: choose from {' '.join(PRECISION_CHOICES)}")
 
     x = mixture(args.n, args.dim, args.k, args.seed)
     rows = []
@@ -80,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
             return z
 
         secs, z = _best(ours, args.repeats)
-        rows.append((f"evovideo torch k-means, {precision} matmuls ({args.device})", secs, z.inertia, z.kl, z.n_iter))
+        shown = f"auto = {auto_precision(args.device)}" if precision == "auto" else precision
+        rows.append((f"evovideo torch k-means, {shown} matmuls ({args.device})", secs, z.inertia, z.kl, z.n_iter))
+    x64 = x.double() - x.double().mean(0)  # the fitness centres the features; inertia does not change
     if not args.no_sklearn:
         try:
             from sklearn.cluster import KMeans
@@ -92,16 +99,31 @@ def run(args: argparse.Namespace) -> int:
         def theirs():
             km = KMeans(n_clusters=args.k, max_iter=args.iters, n_init=1, tol=0.0, random_state=args.seed,
                         algorithm="lloyd").fit(xn)
-            d2 = km.transform(xn).astype(np.float64) ** 2  # (N, k) squared distances
-            tau = km.inertia_ / len(xn)  # same automatic temperature as evovideo
-            logits = -d2 / tau
-            p = np.exp(logits - logits.max(1, keepdims=True))
-            p /= p.sum(1, keepdims=True)
-            return km, kl_to_zipf(torch.from_numpy(p.mean(0)), args.s)
+            c = torch.from_numpy(km.cluster_centers_).double() - x.double().mean(0)
+            return km, score_clustering(x64, c, torch.from_numpy(km.labels_).long(), args.k, args.s).kl
 
         secs, (km, kl) = _best(theirs, args.repeats)
         rows.append(("scikit-learn KMeans (lloyd) + same KL", secs, float(km.inertia_), kl, int(km.n_iter_)))
-    ref = rows[-1] if not args.no_sklearn else rows[0]
+    if not args.no_faiss:
+        try:
+            import faiss
+        except ImportError:
+            print("faiss-cpu is not installed: pip install 'evovideo[bench]'")
+            return 1
+        xn = np.ascontiguousarray(x.numpy())
+
+        def faiss_side():
+            km = faiss.Kmeans(args.dim, args.k, niter=args.iters, seed=args.seed + 1, max_points_per_centroid=len(xn),
+                              verbose=False)
+            km.train(xn)
+            dist, labels = km.index.search(xn, 1)
+            c = torch.from_numpy(km.centroids).double() - x.double().mean(0)
+            return float(dist.sum()), score_clustering(x64, c, torch.from_numpy(labels[:, 0]).long(), args.k, args.s).kl
+
+        secs, (inertia, kl) = _best(faiss_side, args.repeats)
+        rows.append((f"faiss-cpu Kmeans {faiss.__version__} (random init) + same KL", secs, inertia, kl, args.iters))
+    sk = [r for r in rows if r[0].startswith("scikit-learn")]
+    ref = sk[0] if sk else rows[0]
     threads = f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
     print(f"Zipf fitness: {args.n:,} x {args.dim} features, k={args.k}, {args.iters} iterations, s={args.s}; {threads}")
     print("(CPU seconds: time this process spent on a core; on a shared machine the fairer comparison)")

@@ -2,7 +2,9 @@
 
   evovideo bench data  --root /path/to/UCF101 ...   loader clips/s vs pytorchvideo and the raw decoder
   evovideo bench train ...                          one ELo step: Lightning vs a plain PyTorch loop
-  evovideo bench zipf  ...                          k-means + KL vs scikit-learn KMeans
+  evovideo bench zipf  ...                          k-means + KL vs scikit-learn and faiss k-means
+  evovideo bench fitness ...                        every fitness on controlled feature sets
+  evovideo bench tasks ...                          each ELo task's held-out pretext metric vs its baseline
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
   evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
 """
@@ -15,6 +17,8 @@ BENCHMARKS = {
     "data": "evovideo.bench.data",
     "train": "evovideo.bench.train",
     "zipf": "evovideo.bench.zipf",
+    "fitness": "evovideo.bench.fitness",
+    "tasks": "evovideo.bench.tasks",
     "fewshot": "evovideo.bench.fewshot",
     "memory": "evovideo.bench.memory",
 }

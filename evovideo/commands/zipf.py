@@ -1,8 +1,10 @@
 """Score any encoder without labels: the Zipf fitness of its features on a set of videos.
 
 k-means (k clusters) on the encoder's L2-normalised pooled features, soft assignment, cluster
-masses sorted, KL to a Zipf prior q(i) ~ i^-s.  Lower is better: 0 = masses exactly Zipf;
-log H(k,s) = everything in one cluster (a collapsed encoder).  With labelled data, --knn also
+masses sorted, KL to a Zipf prior q(i) ~ i^-s, with the structure guard (random or collapsed
+features move to the worst score; see evovideo.evolution.zipf).  Lower is better: 0 = masses
+exactly Zipf; log H(k,s) = everything in one cluster (a collapsed encoder).  The videos must be
+naturally long-tailed (as the paper assumes); for a class-balanced set use --fit-s or --s 0.  With labelled data, --knn also
 prints the leave-one-out kNN accuracy, so the label-free score can be compared with a labelled one.
 
 Examples:
@@ -37,14 +39,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--split", type=int, default=1, help="ucf101/hmdb51: which official split's lists (default 1)")
     p("--videos-per-class", type=int, default=20, help="synthetic: videos rendered per class (default 20)")
     p("--k", type=int, help="clusters (default: the number of classes for labelled data, else 100)")
-    p("--s", type=float, default=1.0, help="Zipf exponent (default 1.0)")
+    p("--s", type=float, default=1.0,
+      help="Zipf exponent (default 1.0).  The set must be naturally long-tailed: for a class-balanced one "
+           "(e.g. Kinetics val) use --fit-s (labelled data) or --s 0")
+    p("--fit-s", action="store_true", help="labelled data: fit s to the set's class counts (a balanced set gives 0)")
+    p("--no-guard", action="store_true", help="score = the KL alone, without the structure guard")
+    p("--paper", action="store_true", help="the paper's exact definition: tau=1, raw features, no guard")
     p("--iters", type=int, default=20, help="k-means iterations (default 20)")
     p("--temperature", type=float, help="soft-assignment temperature (default: automatic, inertia / N)")
     p("--seed", type=int, default=0, help="seeds k-means and the random initialisation of a registry-name encoder "
                                           "(so the same command gives the same score)")
-    p("--precision", choices=("float32", "bfloat16", "int8"), default="float32",
-      help="k-means matmul precision: float32 (default), int8 (fastest on CPUs), bfloat16 (GPUs); "
-           "the soft assignment is float32 in all three (see 'evovideo bench zipf')")
+    p("--precision", choices=("auto", "float32", "bfloat16", "int8"), default="auto",
+      help="k-means matmul precision: auto (default: int8 only on CPUs with AVX512-VNNI/AMX, where it is the "
+           "fastest; bfloat16 on GPUs and AVX512-BF16 CPUs; else float32: int8 measured 0.15x of scikit-learn "
+           "on an AVX2-only CPU), or one of them; the soft assignment is float64 (see 'evovideo bench zipf')")
     p("--knn", action="store_true", help="also print leave-one-out kNN accuracy (labelled data only)")
     p("--frame-rate", type=float, default=25.0, help="nominal fps at which clips are sampled (default 25)")
     p("--batch-size", type=int, default=8)
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.eval.encoder import load_encoder
     from evovideo.eval.features import extract_features
     from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
+    from evovideo.evolution.zipf import PAPER, fit_zipf_exponent
     from evovideo.evolution.plots import plot_rank_size
 
     import torch
@@ -101,13 +110,19 @@ def run(args: argparse.Namespace) -> int:
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate)
     fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
                           total=len(loader), desc="features")
-    z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, temperature=args.temperature, seed=args.seed,
-                     precision=args.precision)
+    if args.fit_s:
+        if classes is None or bool((fs.labels < 0).any()):
+            raise SystemExit("--fit-s needs labelled data (ucf101, hmdb51, synthetic); else pass --s")
+        args.s = fit_zipf_exponent(torch.bincount(fs.labels.long()))
+    extra = dict(PAPER) if args.paper else {"temperature": args.temperature, "guard": not args.no_guard}
+    z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, seed=args.seed, precision=args.precision, **extra)
     worst = -math.log(float(zipf_prior(k, args.s)[0]))
     print(f"{args.encoder} on {args.data}: {len(fs)} videos, features {fs.features.shape[1]}-d")
-    print(f"Zipf fitness KL(p||q) = {z.kl:.4f}   (k={k}, s={args.s:g}; 0 = Zipf masses, {worst:.3f} = collapsed; lower is better)")
+    print(f"Zipf fitness = {z.score:.4f}   (k={k}, s={args.s:g}; 0 = Zipf masses, {worst:.3f} = collapsed; lower is better)")
+    print(f"  KL(p||q) = {z.kl:.4f}, structure g = {z.structure:.3f} (explained variance {z.explained:.3f}, "
+          f"centroid effective rank {z.centroid_rank:.1f} of {k - 1})")
     print(f"cluster masses (sorted): {' '.join(f'{float(m):.3f}' for m in z.masses[:10])}{' ...' if k > 10 else ''}")
-    report = {"encoder": args.encoder, "data": args.data, "videos": len(fs), "k": k, "s": args.s, "zipf_kl": z.kl,
+    report = {"encoder": args.encoder, "data": args.data, "videos": len(fs), "k": k, "s": args.s, "zipf_score": z.score, "zipf_kl": z.kl, "structure": z.structure,
               "zipf_kl_worst": worst, "masses": [float(m) for m in z.masses], "temperature": z.temperature,
               "clusters_found": z.clusters_found, "precision": args.precision}
     if args.knn:

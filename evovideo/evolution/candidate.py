@@ -103,8 +103,14 @@ class PretrainEvaluator:
         FITNESS.get(self.fitness)  # unknown names fail now, listing the known ones
 
     def __call__(self, candidate: Candidate) -> FitnessResult:
+        from evovideo.tasks.base import RecipeError
+
         workdir = Path(self.workdir) / candidate.id
-        student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir)
+        try:
+            student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir)
+        except RecipeError as err:  # e.g. distillation from a tower no remaining term trains
+            log.warning("candidate %s refused: %s", candidate.id, err)
+            return FitnessResult(score=math.inf, metrics={"error": f"refused: {err}"})
         return self.score(student)
 
     def score(self, encoder: Encoder) -> FitnessResult:

@@ -92,13 +92,46 @@ def _nearest(
 
 
 PRECISIONS = ("float32", "bfloat16", "int8")
+PRECISION_CHOICES = ("auto", *PRECISIONS)
 
 
 def check_precision(precision: str) -> str:
-    """``precision`` if it is one of :data:`PRECISIONS`, else a ValueError that lists them."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    """``precision`` if it is ``auto`` or one of :data:`PRECISIONS`, else a ValueError that lists them."""
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}; got {precision!r}")
     return precision
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's instruction-set flags (Linux ``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def auto_precision(device: torch.device | str = "cpu", flags: frozenset[str] | None = None) -> str:
+    """The fastest k-means precision for ``device``, from the instructions the CPU has.
+
+    int8 only with int8 dot-product instructions (AVX512-VNNI or AMX-INT8): there it measured 1.8x
+    faster per Lloyd pass than bfloat16 and 7.7-8.4x faster than scikit-learn, but on an AVX2-only
+    AMD EPYC it was 0.15x of scikit-learn (62.7 CPU-s against float32's 2.82 s).  bfloat16 on GPUs
+    and on CPUs with AVX512-BF16 / AMX-BF16.  Everything else: float32.
+    """
+    if torch.device(device).type != "cpu":
+        return "bfloat16"
+    flags = cpu_flags() if flags is None else flags
+    if flags & {"avx512_vnni", "amx_int8"} and hasattr(torch, "_int_mm"):
+        return "int8"
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return "bfloat16"
+    return "float32"
+
+
 _INT8_MAX_DIM = (2**31 - 1) // (127 * 127)  # int32 accumulation of D products of two int8 stays exact
 
 
@@ -316,7 +349,7 @@ def kmeans(
     it several times cheaper; the Lloyd iterations on all points refine it.  Measured on 50,000
     x 512: with k = 400 a 10,000-point subset gave 1.3% worse inertia than scikit-learn, 64 * k
     points matched it (+0.01%).
-    ``precision``: ``float32`` (default), or ``bfloat16`` / ``int8`` distance matmuls in k-means++
+    ``precision``: ``float32`` (default), ``auto`` (:func:`auto_precision`), or ``bfloat16`` / ``int8`` distance matmuls in k-means++
     and the Lloyd iterations (see :class:`LowPrecisionCopy`); the final assignment, the labels
     and the inertia are float32 in every precision.  Use the low precisions on L2-normalised (as
     the Zipf fitness does) or centred features.
@@ -327,7 +360,8 @@ def kmeans(
         raise ValueError(f"kmeans expects features of shape (N, D), got {tuple(x.shape)}")
     if not 1 <= k <= x.shape[0]:
         raise ValueError(f"k={k} clusters needs 1 <= k <= N={x.shape[0]} points; lower k or use more samples")
-    check_precision(precision)
+    if check_precision(precision) == "auto":
+        precision = auto_precision(x.device)
     x = x.detach().float() if x.dtype not in (torch.float32, torch.float64) else x.detach()
     gen = torch.Generator(device=x.device).manual_seed(seed)
     x_sq = row_norms_sq(x)

@@ -31,6 +31,7 @@ import torch
 from evovideo.tasks.plan import TermPlan, make_plan
 from evovideo.models import Encoder, InputConfig, create_model
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
+from evovideo.tasks.base import audio_mask
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ class PretrainModule(pl.LightningModule):
         distill: ``"<tower modality>:<layer>[-><student layer>]" -> λ`` (``"flow:layer3"``).
         task_args: per-term keyword arguments for the task, e.g.
             ``{"flow-rgb/cross_modal_embedding": {"loss": "infonce"}}``.
+        teachers: modality -> pretrained weights for that tower (``local-dir:/path``, ``hf-hub:ORG/NAME``,
+            ``arch.tag``), loaded strictly.  A tower that is distilled from but trained by no active
+            task is frozen: without a teacher it would distil its *random* initial features into the
+            student, so that recipe is refused (give the tower a task, a teacher, or λ = 0).
         lr, weight_decay: AdamW.
         warmup_steps: linear warm-up, then cosine decay to 0 over the run.
         seed: seeds the per-step random draws of the tasks (shuffles), so resumed runs match.
@@ -63,6 +68,7 @@ class PretrainModule(pl.LightningModule):
         tasks: dict[str, float] | None = None,
         distill: dict[str, float] | None = None,
         task_args: dict[str, dict[str, Any]] | None = None,
+        teachers: dict[str, str] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.05,
         warmup_steps: int = 0,
@@ -74,8 +80,11 @@ class PretrainModule(pl.LightningModule):
         self.save_hyperparameters()
         self.plan: TermPlan = make_plan(student, towers or {}, tasks or {}, distill or {}, task_args or {})
         plan = self.plan
-        self.encoders = torch.nn.ModuleDict({m: create_model(name) for m, name in plan.encoder_names.items()})
+        teachers = dict(teachers or {})
+        self.encoders = torch.nn.ModuleDict({m: load_tower(m, name, teachers.get(m) if m != "rgb" else None)
+                                             for m, name in plan.encoder_names.items()})
         plan.check_layers(self.encoders)
+        plan.check_teachers(teachers)
         self.tasks = torch.nn.ModuleDict({spec.key: self._build_task(spec) for spec in plan.tasks})
         self.distillers = torch.nn.ModuleDict({
             d.key: Distiller(self.encoders["rgb"].layer_channels(d.student_layer),
@@ -84,6 +93,9 @@ class PretrainModule(pl.LightningModule):
         })
         for m in plan.frozen:
             self.encoders[m].requires_grad_(False)
+            if m in teachers:
+                log.warning("%s tower: frozen pretrained teacher %s (no active task trains it)", m, teachers[m])
+        self._warned_all_masked = False
         for m in checkpointing or ():
             if m not in self.encoders:
                 raise RecipeError(f"checkpointing: no '{m}' encoder in this recipe; encoders: {', '.join(self.encoders)}")
@@ -93,6 +105,14 @@ class PretrainModule(pl.LightningModule):
         log.info("pretraining %s with towers %s; terms: %s", student,
                  {m: n for m, n in plan.encoder_names.items() if m != "rgb"} or "none",
                  ", ".join(f"{k}={w}" for k, w in plan.weights.items()))
+
+    def train(self, mode: bool = True) -> "PretrainModule":
+        """Train mode, except the frozen towers: a frozen teacher runs in eval mode (BatchNorm with
+        its running statistics, which are then not overwritten by the pretraining batches)."""
+        super().train(mode)
+        for m in self.plan.frozen:
+            self.encoders[m].eval()
+        return self
 
     def _build_task(self, spec: TermSpec) -> torch.nn.Module:
         kwargs = self.plan.task_args.get(spec.key, {})
@@ -145,7 +165,8 @@ class PretrainModule(pl.LightningModule):
         for d in self.plan.distill:
             student_map = features["rgb"].taps[d.student_layer]
             tower_map = features[d.modality].taps[d.tower_layer]
-            terms[d.key] = weights[d.key] * self.distillers[d.key](student_map, tower_map)
+            keep = audio_mask(batch, (d.modality,), student_map.shape[0])  # clips without audio are left out
+            terms[d.key] = weights[d.key] * self.distillers[d.key](student_map, tower_map, keep)
         return terms
 
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -154,6 +175,16 @@ class PretrainModule(pl.LightningModule):
         batch_size = batch[self.plan.batch_keys[0]].shape[0]
         for key, value in terms.items():
             self.log(f"train/{key}", value.detach(), on_step=True, on_epoch=False, batch_size=batch_size)
+        masked = [k for k, v in terms.items() if float(v.detach()) == 0.0]  # exactly 0: every clip left out
+        self.log("train/masked_terms", float(len(masked)), on_step=True, on_epoch=False, batch_size=batch_size)
+        if len(masked) == len(terms) and not self._warned_all_masked:
+            self._warned_all_masked = True
+            log.warning(
+                "step %d: every active term (%s) was masked for the whole batch, so the loss is exactly 0 and "
+                "nothing trains (e.g. terms that need audio on clips without an audio track: has_audio is "
+                "False for all %d clips).  Check the data, or give a term that does not need audio a weight > 0. "
+                "train/masked_terms counts the masked terms every step; this warning is shown once.",
+                self.global_step, ", ".join(masked), batch_size)
         self.log("train/loss", total.detach(), on_step=True, on_epoch=False, prog_bar=True, batch_size=batch_size)
         return total
 
@@ -163,6 +194,9 @@ class PretrainModule(pl.LightningModule):
         optimizer = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = self.hparams.warmup_steps
+        if warmup >= total:
+            log.warning("warmup_steps=%d >= the run's %d steps: the learning rate never reaches lr=%g; "
+                        "lower warmup_steps (run_pretraining scales it with max_steps)", warmup, total, self.hparams.lr)
 
         def factor(step: int) -> float:
             if step < warmup:
@@ -239,6 +273,7 @@ def run_pretraining(
     trainer = cfg.setdefault("trainer", {})
     trainer["default_root_dir"] = str(root_dir)
     if max_steps is not None:
+        scale_warmup(cfg, int(max_steps))
         trainer["max_steps"] = int(max_steps)
     trainer.update(trainer_overrides or {})
     cfg["seed_everything"] = seed
@@ -255,6 +290,43 @@ def run_pretraining(
     student = cli.model.student.cpu()
     student.pretrain_metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     return student
+
+
+def scale_warmup(cfg: dict[str, Any], max_steps: int) -> dict[str, Any]:
+    """Scale the recipe's ``warmup_steps`` to a shortened run (in place): an evolution candidate
+    trained ``max_steps`` of a recipe made for ``trainer.max_steps`` keeps the same *shape* of
+    schedule (warm-up share, then cosine decay) instead of being scored mid-warm-up (the demo's
+    budget 10 against warm-up 20).  Without ``trainer.max_steps`` the warm-up is capped at a
+    tenth of ``max_steps``."""
+    init = cfg.get("model", {}).get("init_args", {}) or {}
+    warmup = int(init.get("warmup_steps") or 0)
+    if warmup <= 0:
+        return cfg
+    full = int((cfg.get("trainer") or {}).get("max_steps") or -1)
+    if full > 0 and max_steps < full:
+        new = round(warmup * max_steps / full)
+    elif full <= 0:
+        new = min(warmup, max_steps // 10)
+    else:
+        return cfg
+    if new != warmup:
+        log.info("warmup_steps %d -> %d for a run of %d steps (recipe: %s)", warmup, new, max_steps,
+                 f"{full} steps" if full > 0 else "no max_steps")
+        init["warmup_steps"] = new
+    return cfg
+
+
+def load_tower(modality: str, name: str, teacher: str | None) -> Encoder:
+    """The ``modality`` encoder ``name`` at random init, or the pretrained ``teacher`` weights."""
+    if teacher is None:
+        return create_model(name)
+    from evovideo.hub import from_pretrained
+
+    model = from_pretrained(teacher)
+    got = model.input_config.modality
+    if got != modality:
+        raise RecipeError(f"teachers['{modality}'] = {teacher!r} is a {got} encoder, not {modality}")
+    return model
 
 
 def load_recipe(config: str | Path | Mapping[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,8 @@ def _video_input(base: InputConfig, modality: str) -> InputConfig:
                        size=base.size, mean=(0.0, 0.0), std=(1.0, 1.0))
 
 
-# Log-mel spectrograms are expected standardised (about mean 0, std 1) by the audio modality.
+# Log-mel spectrograms arrive standardised (about mean 0, std 1) by the audio modality:
+# evovideo.modalities.audio.log_mel applies (x - LOG_MEL_MEAN) / LOG_MEL_STD, measured -3.5 / 3.0.
 AUDIO_INPUT = InputConfig(modality="audio", in_chans=1, mean=(0.0,), std=(1.0,), sample_rate=16000, n_mels=64,
                           win_ms=25.0, hop_ms=10.0)
 

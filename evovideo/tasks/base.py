@@ -24,7 +24,7 @@ and uses it in a recipe as ``"rgb/my_task": 0.5``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Mapping, Sequence
+from typing import Callable, ClassVar, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -89,6 +89,11 @@ class Task(nn.Module):
         """Batch keys this task reads (the data must produce them)."""
         return tuple(modalities)
 
+    @classmethod
+    def taps(cls, modalities: Sequence[str], args: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+        """Intermediate layers this task reads (``Features.taps``), given its ``task_args``."""
+        return {}
+
     def forward(self, inputs: TaskInputs) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -151,3 +156,26 @@ def check_weight(field_name: str, key: str, weight: float) -> float:
     if not 0.0 <= weight <= 1.0:
         raise RecipeError(f"{field_name}['{key}'] = {weight}: every weight λ must be in [0, 1] (0 removes the term)")
     return weight
+
+
+def audio_mask(batch: Mapping[str, torch.Tensor], modalities: Sequence[str], n: int) -> torch.Tensor | None:
+    """``(B,)`` bool of clips with an audio track when a term uses audio, else None (all kept)."""
+    if "audio" not in modalities or "has_audio" not in batch:
+        return None
+    mask = torch.as_tensor(batch["has_audio"], dtype=torch.bool).reshape(n)
+    return None if mask.all() else mask
+
+
+def masked_loss(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], pred: torch.Tensor,
+                target: torch.Tensor, keep: torch.Tensor | None, pairs: bool = False) -> torch.Tensor:
+    """``loss(pred[keep], target[keep])``; ``pairs``: pred holds positives then negatives (2B rows),
+    each kept with its clip.  No row kept: exactly 0 with the graph kept (the module counts such
+    terms and warns when a whole step is masked)."""
+    if keep is None:
+        return loss(pred, target)
+    if pairs:
+        keep = torch.cat([keep, keep])
+    keep = keep.to(pred.device)
+    if not keep.any():
+        return pred.sum() * 0.0
+    return loss(pred[keep], target[keep])

@@ -6,11 +6,10 @@ from typing import Mapping, Sequence
 import torch
 
 from evovideo.models.base import Encoder
-from evovideo.tasks.base import TASKS, Task, TaskInputs
+from evovideo.tasks.base import TASKS, Task, TaskInputs, audio_mask
 from evovideo.tasks.gather import ddp_mean_gradient, gather_with_grad, world_size
 from evovideo.tasks.heads import MLPHead
 from evovideo.tasks.losses import info_nce_loss, triplet_margin_loss
-from evovideo.tasks.temporal import audio_mask
 
 EMBEDDING_LOSSES = ("triplet", "infonce")
 

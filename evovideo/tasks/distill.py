@@ -68,10 +68,20 @@ class Distiller(nn.Module):
         self.tower_is_audio = tower_is_audio
         self.proj = nn.Conv1d(student_chs, tower_chs, 1) if student_chs != tower_chs else nn.Identity()
 
-    def forward(self, student: torch.Tensor, tower: torch.Tensor) -> torch.Tensor:
+    def pair(self, student: torch.Tensor, tower: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The compared maps: (projected student, tower), both (B, Ct, N)."""
         if self.tower_is_audio:
             student, tower = time_profile(student, False), time_profile(tower, True)  # (B, C, t)
         size = tuple(min(s, t) for s, t in zip(student.shape[2:], tower.shape[2:]))
         student = _pool_to(student, size).flatten(2)  # (B, Cs, N)
         tower = _pool_to(tower, size).flatten(2)  # (B, Ct, N)
-        return distillation_loss(self.proj(student), tower)
+        return self.proj(student), tower
+
+    def forward(self, student: torch.Tensor, tower: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``keep``: (B,) bool of the clips to compare (an audio tower: the clips with an audio track);
+        none kept gives exactly 0 (with the graph)."""
+        if keep is not None:
+            if not keep.any():
+                return self.pair(student, tower)[0].sum() * 0.0
+            student, tower = student[keep], tower[keep]
+        return distillation_loss(*self.pair(student, tower))

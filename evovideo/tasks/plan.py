@@ -27,12 +27,17 @@ class TermPlan:
     distill: list[DistillSpec]
     encoder_names: dict[str, str]  # modality -> registered encoder ("rgb" is the student)
     feature_modalities: tuple[str, ...]  # towers run once per step
-    taps: dict[str, tuple[str, ...]]  # modality -> layers tapped for distillation
+    taps: dict[str, tuple[str, ...]]  # modality -> layers tapped for distillation and the tasks' decoders
     batch_keys: tuple[str, ...]
     frozen: tuple[str, ...]  # encoders no active term sends a gradient to
     task_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def check_layers(self, encoders: Mapping[str, Encoder]) -> None:
+        for m, layers in self.taps.items():
+            unknown = [layer for layer in layers if layer not in encoders[m].feature_layers]
+            if unknown and not any(d.modality == m or m == "rgb" for d in self.distill):
+                raise RecipeError(f"task_args: {self.encoder_names[m]} has no layer '{unknown[0]}' to decode from (skip=); "
+                                  f"known: {', '.join(encoders[m].feature_layers)}")
         for d in self.distill:
             for m, layer in ((d.modality, d.tower_layer), ("rgb", d.student_layer)):
                 known = encoders[m].feature_layers
@@ -40,6 +45,25 @@ class TermPlan:
                     raise RecipeError(
                         f"distill['{d.key}']: {self.encoder_names[m]} has no layer '{layer}'; known: {', '.join(known)}"
                     )
+
+    def check_teachers(self, teachers: Mapping[str, str]) -> None:
+        """Refuse distillation from a frozen tower at random init: no active task trains it and no
+        pretrained teacher is given, so the student would be pulled towards random features.
+        (The evolution's "zero" mutation makes such candidates by itself; they score +inf.)"""
+        unknown = [m for m in teachers if m not in self.encoder_names or m == "rgb"]
+        if unknown:
+            raise RecipeError(f"teachers: {', '.join(unknown)} is no tower of this recipe's active terms; towers: "
+                              f"{', '.join(m for m in self.encoder_names if m != 'rgb') or '(none)'}")
+        random_teachers = [d for d in self.distill if d.modality in self.frozen and d.modality not in teachers]
+        if random_teachers:
+            d = random_teachers[0]
+            raise RecipeError(
+                f"distill['{d.key}']: the {d.modality} tower is trained by no active task, so it stays at its random "
+                f"initialisation and this term would distil random features into the student. Give it a task "
+                f"(e.g. '{d.modality}/{'temporal_order' if d.modality != 'flow' else 'arrow_of_time'}' or "
+                f"'{d.modality}-rgb/cross_modal_embedding' > 0), load a pretrained teacher "
+                f"(teachers: {{{d.modality}: local-dir:/path/to/{d.modality}_tower}}), or set the weight to 0"
+            )
 
     def check_data(self, datamodule: Any) -> None:
         """Raise if the data module does not produce every batch key the active terms read."""
@@ -119,6 +143,9 @@ def make_plan(
         grad_mods |= set(fm)
         keys += cls.batch_keys(s.modalities)
     taps: dict[str, list[str]] = {}
+    for s in active:
+        for m, layers in TASKS.get(s.task).taps(s.modalities, task_args.get(s.key, {})).items():
+            taps.setdefault(m, []).extend(layers)
     for d in active_d:
         feature_mods += ["rgb", d.modality]
         grad_mods.add("rgb")

@@ -1,7 +1,15 @@
 """Tasks that classify time: temporal order, arrow of time, temporal alignment.
 
-Each needs one extra forward of a tower (on a shuffled / reversed / shifted clip); the
-unmodified clip's features are the ones computed once for the step.
+Each classifies positives (ordered / forward / aligned, target 1) against negatives (shuffled /
+reversed / shifted, target 0).  Both go through the tower in **one** forward,
+``cat([positives, negatives])``: in train mode every BatchNorm batch then holds both labels in
+equal numbers and the running statistics are fed both.  Two single-label forwards (positives in
+the step's main forward, negatives in a second one) let the head separate the two by their
+*batch* statistics, which eval mode does not have: measured on the tiny student,
+``rgb/temporal_order`` alone, the eval-mode head scored chance (50.6% / 50.0%, 2 seeds) while one
+mixed forward scored above it.  The step's main features of the tower are not reused here.
+
+Temporal-order negatives carry no low-level cut that positives lack (see :func:`order_tuples`).
 """
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from typing import Mapping, Sequence
 import torch
 
 from evovideo.models.base import Encoder
-from evovideo.tasks.base import TASKS, Task, TaskInputs, time_dim
+from evovideo.tasks.base import TASKS, Task, TaskInputs, audio_mask, masked_loss, time_dim
 from evovideo.tasks.heads import MLPHead
 from evovideo.tasks.losses import binary_logistic_loss
 
@@ -20,21 +28,69 @@ def pooled_features(encoder: Encoder, x: torch.Tensor) -> torch.Tensor:
     return encoder.pool(encoder.forward_features(x))
 
 
-def shuffle_chunks(x: torch.Tensor, dim: int, num_chunks: int, generator: torch.Generator) -> torch.Tensor:
-    """Cut axis ``dim`` into ``num_chunks`` contiguous chunks and permute them per sample; the
-    permutation is never the identity."""
-    length = x.shape[dim]
-    n = max(2, min(num_chunks, length))
-    bounds = [round(i * length / n) for i in range(n + 1)]
-    perm = torch.argsort(torch.rand(x.shape[0], n, generator=generator), dim=1)
-    identity = (perm == torch.arange(n)).all(dim=1)
-    perm[identity] = perm[identity].roll(1, dims=1)
-    index = torch.stack([
-        torch.cat([torch.arange(bounds[c], bounds[c + 1]) for c in row.tolist()]) for row in perm
-    ]).to(x.device)  # (B, length)
-    shape = [x.shape[0]] + [1] * (x.dim() - 1)
-    shape[dim] = length
-    return x.gather(dim, index.view(shape).expand_as(x))
+def order_tuples(x: torch.Tensor, dim: int, num_frames: int, generator: torch.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shuffle-and-learn frame tuples (Misra et al., 2016) at the length of the clip, with the
+    same jumps in positives and negatives.
+
+    Per sample, a positive walks ``num_frames`` frames of axis ``dim`` forwards, with steps ``g_j``
+    drawn uniformly from ``1 .. (T - 1) // (num_frames - 1)``; a negative walks fresh steps from
+    the same distribution with random signs, neither all + (ordered) nor all - (the reversal,
+    the arrow of time's negative; shuffle-and-learn counts it as ordered), never landing on a
+    frame twice.  Both walks are placed at a random offset and stretched back to ``T`` by the same
+    nearest-frame index, so positives and negatives have the same number of held frames and of
+    jumps, at the same places, and jumps of the same sizes: only their *direction* (the task)
+    differs.  (Permuting contiguous chunks of the clip, as before, put jump cuts in every negative
+    and none in any positive: a cut detector solved it.)
+
+    Returns ``(positive, negative)``, each shaped like ``x``.
+    """
+    b, length = x.shape[0], x.shape[dim]
+    n = num_frames
+    if n < 3 or length < n:
+        raise ValueError(f"temporal order needs 3 <= num_frames <= clip length, got num_frames={n} and "
+                         f"{length} time steps on axis {dim}")
+    top = max(1, (length - 1) // (n - 1))
+
+    def steps() -> torch.Tensor:
+        return torch.randint(1, top + 1, (b, n - 1), generator=generator)
+
+    def place(walk: torch.Tensor) -> torch.Tensor:  # (B, n) relative positions -> absolute, random offset
+        lo, hi = walk.min(1, keepdim=True).values, walk.max(1, keepdim=True).values
+        room = (length - 1 - (hi - lo)).clamp_min(0)
+        offset = (torch.rand(b, 1, generator=generator) * (room + 1)).floor().long().clamp_max(room)
+        return walk - lo + offset
+
+    zero = torch.zeros(b, 1, dtype=torch.long)
+    pos = torch.cat([zero, steps().cumsum(1)], 1)
+    neg = torch.zeros(b, n, dtype=torch.long)
+    todo = torch.ones(b, dtype=torch.bool)
+    for _ in range(200):  # rejection sampling; each draw is accepted with probability > 1/4
+        k = int(todo.sum())
+        if k == 0:
+            break
+        signs = torch.randint(0, 2, (k, n - 1), generator=generator) * 2 - 1
+        walk = torch.cat([zero[:k], (signs * steps()[:k]).cumsum(1)], 1)
+        sorted_walk = walk.sort(1).values
+        ok = ~((signs == 1).all(1) | (signs == -1).all(1)) & (sorted_walk.diff(dim=1) > 0).all(1)
+        ok &= (sorted_walk[:, -1] - sorted_walk[:, 0]) <= length - 1
+        rows = todo.nonzero().squeeze(1)[ok]
+        neg[rows] = walk[ok]
+        todo[rows] = False
+    if todo.any():  # practically unreachable: fall back to a swap of the first two frames
+        neg[todo] = pos[todo][:, [1, 0, *range(2, n)]]
+    stretch = torch.arange(length) * n // length  # (T,) nearest index into the tuple
+    out = []
+    for index in (place(pos)[:, stretch], place(neg)[:, stretch]):  # (B, T)
+        shape = [b] + [1] * (x.dim() - 1)
+        shape[dim] = length
+        out.append(x.gather(dim, index.to(x.device).view(shape).expand_as(x)))
+    return out[0], out[1]
+
+
+def shuffle_chunks(x: torch.Tensor, dim: int, num_frames: int, generator: torch.Generator) -> torch.Tensor:
+    """The negative of :func:`order_tuples` alone."""
+    return order_tuples(x, dim, num_frames, generator)[1]
 
 
 def reverse_time(x: torch.Tensor, modality: str) -> torch.Tensor:
@@ -43,52 +99,70 @@ def reverse_time(x: torch.Tensor, modality: str) -> torch.Tensor:
     return -out if modality == "flow" else out
 
 
+def mixed_forward(encoder: Encoder, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Pooled features of ``cat([positive, negative])`` in one forward: (B, ...) x 2 -> (2B, D)."""
+    return pooled_features(encoder, torch.cat([positive, negative]))
+
+
+def binary_targets(n: int, like: torch.Tensor) -> torch.Tensor:
+    """(2n,) targets: n ones (positives) then n zeros (negatives)."""
+    return torch.cat([torch.ones(n), torch.zeros(n)]).to(like)
+
+
 class _BinaryTimeTask(Task):
-    """Classify the original clip (target 1) against a modified one (target 0)."""
+    """Classify a positive clip (target 1) against a modified one (target 0), one mixed forward."""
 
     def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 128) -> None:
         super().__init__(modalities, encoders)
         self.head = MLPHead(encoders[self.modalities[0]].num_features, 1, hidden)
 
-    def modify(self, x: torch.Tensor, modality: str, generator: torch.Generator) -> torch.Tensor:
+    def pair(self, x: torch.Tensor, modality: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
+
+    def logits(self, encoder: Encoder, x: torch.Tensor, modality: str, generator: torch.Generator) -> torch.Tensor:
+        """(2B,) logits of positives then negatives (used by the task and by ``evovideo bench tasks``)."""
+        positive, negative = self.pair(x, modality, generator)
+        return self.head(mixed_forward(encoder, positive, negative)).squeeze(1)
 
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         (m,) = self.modalities
         x = inputs.batch[m]
-        negative = pooled_features(inputs.encoders[m], self.modify(x, m, inputs.generator))  # (B, D)
-        logits = self.head(torch.cat([inputs.features[m].pooled, negative])).squeeze(1)  # (2B,)
-        targets = torch.cat([torch.ones(x.shape[0]), torch.zeros(x.shape[0])]).to(logits)
-        return binary_logistic_loss(logits, targets)
+        logits = self.logits(inputs.encoders[m], x, m, inputs.generator)  # (2B,)
+        keep = audio_mask(inputs.batch, self.modalities, x.shape[0])  # clips without audio are left out
+        return masked_loss(binary_logistic_loss, logits, binary_targets(x.shape[0], logits), keep, pairs=True)
 
 
 @TASKS.register("temporal_order")
 class TemporalOrder(_BinaryTimeTask):
-    """``m/temporal_order``: ordered clip vs the same clip with ``num_chunks`` time chunks shuffled
-    (shuffle-and-learn).  Video: chunks of frames; audio: chunks of spectrogram columns."""
+    """``m/temporal_order``: ordered vs shuffled shuffle-and-learn tuples of ``num_frames`` frames
+    (:func:`order_tuples`).  Video: frames; audio: spectrogram columns."""
 
     def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 128,
-                 num_chunks: int = 4) -> None:
+                 num_frames: int = 4) -> None:
         super().__init__(modalities, encoders, hidden)
-        self.num_chunks = num_chunks
+        if num_frames < 3:
+            raise ValueError(f"num_frames must be >= 3 (with 2 the only shuffle is the reversal), got {num_frames}")
+        self.num_frames = num_frames
 
-    def modify(self, x: torch.Tensor, modality: str, generator: torch.Generator) -> torch.Tensor:
-        return shuffle_chunks(x, time_dim(modality), self.num_chunks, generator)
+    def pair(self, x, modality, generator):
+        return order_tuples(x, time_dim(modality), self.num_frames, generator)
 
 
 @TASKS.register("arrow_of_time")
 class ArrowOfTime(_BinaryTimeTask):
     """``m/arrow_of_time``: forward playback vs reversed playback (flow is negated too)."""
 
-    def modify(self, x: torch.Tensor, modality: str, generator: torch.Generator) -> torch.Tensor:
-        return reverse_time(x, modality)
+    def pair(self, x, modality, generator):
+        return x, reverse_time(x, modality)
 
 
 @TASKS.register("temporal_alignment")
 class TemporalAlignment(Task):
     """``a-b/temporal_alignment``: are ``a`` and ``b`` aligned in time?  Positive: both from the
     clip's span; negative: ``a`` from a window shifted within the same video (batch key
-    ``<a>_shifted``, e.g. ``audio_shifted`` for ``audio-rgb``).  Clips without audio are left out.
+    ``<a>_shifted``, e.g. ``audio_shifted`` for ``audio-rgb``).  ``a`` and its shifted window go
+    through tower ``a`` in one forward; ``b`` is the step's features.  Clips without audio are
+    left out.
     """
 
     arity = "pair"
@@ -102,25 +176,15 @@ class TemporalAlignment(Task):
     def batch_keys(cls, modalities: Sequence[str]) -> tuple[str, ...]:
         return (*modalities, f"{modalities[0]}_shifted")
 
+    def logits(self, encoder_a: Encoder, xa: torch.Tensor, xa_shifted: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+        """(2B,) logits of aligned pairs then shifted pairs; ``fb``: (B, Db) pooled features of ``b``."""
+        fa = mixed_forward(encoder_a, xa, xa_shifted)  # (2B, Da)
+        return self.head(torch.cat([fa, torch.cat([fb, fb])], 1)).squeeze(1)
+
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         a, b = self.modalities
-        fa, fb = inputs.features[a].pooled, inputs.features[b].pooled  # (B, Da), (B, Db)
-        shifted = pooled_features(inputs.encoders[a], inputs.batch[f"{a}_shifted"])  # (B, Da)
-        logits = self.head(torch.cat([torch.cat([fa, fb], 1), torch.cat([shifted, fb], 1)])).squeeze(1)  # (2B,)
-        n = fa.shape[0]
-        targets = torch.cat([torch.ones(n), torch.zeros(n)]).to(logits)
+        fb = inputs.features[b].pooled  # (B, Db)
+        logits = self.logits(inputs.encoders[a], inputs.batch[a], inputs.batch[f"{a}_shifted"], fb)
+        n = fb.shape[0]
         keep = audio_mask(inputs.batch, self.modalities, n)
-        if keep is None:
-            return binary_logistic_loss(logits, targets)
-        keep = torch.cat([keep, keep])
-        if not keep.any():
-            return logits.sum() * 0.0  # no clip with audio in this batch: no signal, keep the graph
-        return binary_logistic_loss(logits[keep], targets[keep])
-
-
-def audio_mask(batch: Mapping[str, torch.Tensor], modalities: Sequence[str], n: int) -> torch.Tensor | None:
-    """``(B,)`` bool of clips with an audio track when a term uses audio, else None."""
-    if "audio" not in modalities or "has_audio" not in batch:
-        return None
-    mask = torch.as_tensor(batch["has_audio"], dtype=torch.bool).reshape(n)
-    return None if mask.all() else mask
+        return masked_loss(binary_logistic_loss, logits, binary_targets(n, logits), keep, pairs=True)

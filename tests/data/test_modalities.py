@@ -163,3 +163,17 @@ def test_crop_first_path_matches_resize_first(video_bank):
         assert a["rgb"].shape == b["rgb"].shape == (3, 4, 16, 16)
         assert b["rgb_future"].shape == (3, 1, 16, 16)
         assert (a["rgb"] - b["rgb"]).abs().mean() < 0.25  # normalised units (~1/4 std)
+
+
+def test_log_mel_is_standardised_and_a_missing_track_is_silence():
+    """Before: log-mel was not standardised (synthetic tones: mean -3.5, std 3.0) although the audio
+    tower's config says so, and a clip without audio got zeros, i.e. loud (log-mel 0 = mel power 1)."""
+    from evovideo.data.synthetic import SyntheticVideos
+    from evovideo.modalities import silent_log_mel
+
+    ds = SyntheticVideos(num_videos_per_class=2, num_classes=10, num_frames=16, size=32, fps=16)
+    spec = torch.cat([log_mel(ds[i][0].audio, 16000).flatten() for i in range(0, 20, 2)])
+    assert abs(float(spec.mean())) < 0.3 and 0.7 < float(spec.std()) < 1.3
+    silent = silent_log_mel(16000, 16000)
+    assert torch.allclose(silent, log_mel(torch.zeros(1, 16000), 16000))  # silence, as a silent track would give
+    assert float(silent.max()) < float(spec.quantile(0.05))

@@ -47,7 +47,8 @@ def test_zipf_is_scale_invariant_and_registered():
     assert zipf_fitness(x, k=K).kl == pytest.approx(zipf_fitness(37.0 * x, k=K).kl, rel=1e-4)
     fit = FITNESS.create("zipf", k=K)
     res = fit(x)
-    assert res.score == pytest.approx(res.metrics["zipf_kl"]) and len(res.metrics["masses"]) == K
+    assert res.score == pytest.approx(res.metrics["zipf_score"]) and len(res.metrics["masses"]) == K
+    assert res.metrics["zipf_kl"] <= res.score <= res.metrics["zipf_kl_worst"]
     with pytest.raises(ValueError, match="lower k"):
         zipf_fitness(x[:5], k=K)
 
@@ -133,3 +134,58 @@ def test_kept_distances_give_the_same_soft_masses(precision):
     tau = km.inertia / x.shape[0]
     reference = soft_cluster_masses(x, km.centroids, tau)
     assert torch.allclose(soft_cluster_masses(x, km.centroids, tau, km.distances), reference, atol=1e-6)
+
+
+def _controlled(seed: int = 0, k: int = 20, per: int = 50, dim: int = 128):
+    from evovideo.bench.fitness import feature_sets
+
+    return {name: x for name, (x, _) in feature_sets(k, per, dim, seed).items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_collapsed_and_rank2_score_worse_than_class_structure(seed):
+    """Before: on balanced data with s=1 random features (KL 0.399) scored as well as perfect classes
+    (0.401), rank-2 features better (0.32), and near-collapsed ones (constant + 1e-3 noise) 0.30 from
+    float32 rounding noise.  The guarded score must order them."""
+    sets = _controlled(seed)
+    score = {name: zipf_fitness(x, k=20).score for name, x in sets.items()}
+    assert max(score["balanced"], score["zipf"]) < min(score["random"], score["collapsed"], score["rank2"])
+    assert score["zipf"] < score["balanced"]  # the prior still prefers power-law masses
+
+
+def test_near_collapsed_features_are_not_scored_from_rounding_noise():
+    """Constant + 1e-2 noise: above the collapse floor, so k-means runs; the float64 assignment and
+    the guard must still put it near the worst score, not below random features."""
+    g = torch.Generator().manual_seed(0)
+    near = torch.ones(1000, 128) + 1e-2 * torch.randn(1000, 128, generator=g)
+    z = zipf_fitness(near, k=20, guard=False)
+    assert not z.collapsed and z.temperature > 0
+    assert zipf_fitness(near, k=20).score > 0.9 * z.worst
+
+
+def test_paper_definition_is_available():
+    from evovideo.evolution.zipf import PAPER
+
+    x = blobs(POWER)[0]
+    paper = zipf_fitness(x, k=K, **PAPER)
+    assert paper.temperature == 1.0 and paper.structure == 1.0 and paper.score == paper.kl
+
+
+def test_fit_zipf_exponent_matches_the_set():
+    from evovideo.evolution.zipf import fit_zipf_exponent
+
+    assert fit_zipf_exponent([50] * 400) == pytest.approx(0.0, abs=1e-3)
+    counts = (1000 * torch.arange(1, 101, dtype=torch.float64).pow(-1.0)).round()
+    assert fit_zipf_exponent(counts) == pytest.approx(1.0, abs=0.02)
+    assert FITNESS.create("zipf", k=4, class_counts=[10, 10, 10, 10]).s == pytest.approx(0.0, abs=1e-3)
+
+
+def test_auto_precision_follows_the_cpu_instructions():
+    from evovideo.evolution.kmeans import auto_precision
+
+    assert auto_precision("cpu", frozenset({"avx", "avx2"})) == "float32"  # int8 measured 0.15x there
+    assert auto_precision("cpu", frozenset({"avx2", "avx512_vnni"})) == "int8"
+    assert auto_precision("cpu", frozenset({"avx2", "avx512_bf16"})) == "bfloat16"
+    assert auto_precision("cuda") == "bfloat16"
+    x = blobs(POWER)[0]
+    assert kmeans(x, k=K, precision="auto").centroids.shape == (K, 16)

@@ -59,12 +59,77 @@ def test_lambda_zero_removes_the_term_and_an_unused_tower():
     assert calls == {"rgb": 1, "flow": 1}  # each tower runs once per step
 
 
-def test_tower_used_only_as_distillation_teacher_is_frozen():
-    module = PretrainModule(towers=TOWERS, tasks={"rgb/reconstruction": 1.0}, distill={"flow:layer3": 1.0})
+def test_distilling_from_a_tower_no_task_trains_is_refused_without_a_pretrained_teacher(tmp_path, caplog):
+    """Before: the flow tower was frozen at its random init with no warning, and its random features
+    were distilled into the student."""
+    from evovideo.hub import save_pretrained
+    from evovideo.models import create_model
+
+    with pytest.raises(RecipeError, match=r"distill\['flow:layer3'\]: the flow tower is trained by no active task"
+                                          r".*teachers: \{flow: local-dir:.*or set the weight to 0"):
+        PretrainModule(towers=TOWERS, tasks={"rgb/reconstruction": 1.0}, distill={"flow:layer3": 1.0})
+    torch.manual_seed(3)
+    teacher = create_model("test_flow")
+    save_pretrained(teacher, tmp_path / "flow_teacher")
+    with caplog.at_level("WARNING"):
+        module = PretrainModule(towers=TOWERS, tasks={"rgb/reconstruction": 1.0}, distill={"flow:layer3": 1.0},
+                                teachers={"flow": f"local-dir:{tmp_path / 'flow_teacher'}"})
+    assert "frozen pretrained teacher" in caplog.text
     assert module.plan.frozen == ("flow",)
+    assert torch.equal(module.encoders["flow"].stem[0].weight, teacher.stem[0].weight)  # the teacher's weights
     assert not any(p.requires_grad for p in module.encoders["flow"].parameters())
+    module.train()
+    assert not module.encoders["flow"].training and module.student.training  # the teacher runs in eval mode
     torch.stack(list(module.compute_losses(make_batch()).values())).sum().backward()
     assert all(p.grad is not None for p in module.student.parameters())
+    assert torch.equal(module.encoders["flow"].stem[1].running_mean, teacher.stem[1].running_mean)
+    # a tower that a task trains may be distilled from without a teacher
+    PretrainModule(towers=TOWERS, tasks={"flow/arrow_of_time": 1.0}, distill={"flow:layer3": 1.0})
+
+
+def test_audio_distillation_and_audio_tasks_leave_clips_without_audio_out():
+    """Before: distillation from the audio tower also compared clips whose audio track is missing."""
+    module = PretrainModule(towers=TOWERS, tasks={"audio/reconstruction": 1.0, "audio-rgb/temporal_alignment": 1.0},
+                            distill={"audio:layer4->layer3": 1.0}).eval()  # eval: BatchNorm does not mix clips
+    batch = make_batch(4)
+    batch["has_audio"] = torch.tensor([True, True, False, False])
+    before = module.compute_losses(batch)
+    changed = dict(batch)
+    for key in ("audio", "audio_shifted"):
+        changed[key] = batch[key].clone()
+        changed[key][2:] = 100.0  # the clips without audio: must not matter
+    after = module.compute_losses(changed)
+    for key in before:
+        assert torch.allclose(before[key], after[key]), key
+    batch["has_audio"] = torch.zeros(4, dtype=torch.bool)
+    assert all(float(v) == 0.0 for v in module.compute_losses(batch).values())
+
+
+def test_a_step_whose_terms_are_all_masked_warns_once_and_is_counted(caplog):
+    """Before: a recipe whose terms all need audio trained on silent files with train/loss exactly 0
+    and no word."""
+    module = PretrainModule(towers=TOWERS, tasks={"audio-rgb/temporal_alignment": 1.0})
+    logged = {}
+    module.log = lambda name, value, **kw: logged.__setitem__(name, float(value))
+    batch = make_batch()
+    batch["has_audio"] = torch.zeros(3, dtype=torch.bool)
+    with caplog.at_level("WARNING"):
+        module.training_step(batch, 0)
+        module.training_step(batch, 1)
+    assert caplog.text.count("was masked for the whole batch") == 1
+    assert logged["train/masked_terms"] == 1.0 and logged["train/loss"] == 0.0
+
+
+def test_warmup_is_scaled_to_a_shortened_run():
+    """Before: candidates of budget 10 ran a warm-up of 20 steps and were scored mid-warm-up."""
+    from evovideo.lightning.pretrain import scale_warmup
+
+    cfg = {"model": {"init_args": {"warmup_steps": 20}}, "trainer": {"max_steps": 300}}
+    assert scale_warmup(cfg, 10)["model"]["init_args"]["warmup_steps"] == 1
+    cfg = {"model": {"init_args": {"warmup_steps": 2000}}, "trainer": {"max_epochs": 100}}
+    assert scale_warmup(cfg, 2000)["model"]["init_args"]["warmup_steps"] == 200
+    cfg = {"model": {"init_args": {"warmup_steps": 20}}, "trainer": {"max_steps": 300}}
+    assert scale_warmup(cfg, 600)["model"]["init_args"]["warmup_steps"] == 20  # not shortened: unchanged
 
 
 @pytest.mark.parametrize("kwargs,match", [

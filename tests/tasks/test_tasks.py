@@ -7,7 +7,7 @@ import torch
 
 from evovideo.models import create_model
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, parse_distill_term, parse_task_term
-from evovideo.tasks.temporal import reverse_time, shuffle_chunks
+from evovideo.tasks.temporal import order_tuples, reverse_time
 
 B = 3
 ENCODERS = {"rgb": "test_r2plus1d", "flow": "test_flow", "gray": "test_gray", "audio": "test_audio"}
@@ -56,9 +56,11 @@ def test_task_forward_backward(key, kwargs, encoders):
     assert set(cls.batch_keys(spec.modalities)) <= set(batch)
     encoders.zero_grad()
     features = {}
+    taps = cls.taps(spec.modalities, kwargs)
     for m in cls.feature_modalities(spec.modalities):
         fmap = encoders[m].forward_features(batch[m])
-        features[m] = Features(fmap=fmap, pooled=encoders[m].pool(fmap))
+        tapped = encoders[m].forward_intermediates(batch[m], taps[m]) if taps.get(m) else {}
+        features[m] = Features(fmap=fmap, pooled=encoders[m].pool(fmap), taps=tapped)
     loss = task(TaskInputs(batch, features, encoders, torch.Generator().manual_seed(0)))
     assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
     loss.backward()
@@ -98,13 +100,67 @@ def test_distill_term_names():
         parse_distill_term("rgb:layer3")
 
 
-def test_shuffle_chunks_is_a_non_identity_permutation():
-    x = torch.arange(8.0).view(1, 1, 8, 1, 1).repeat(16, 1, 1, 2, 2)
-    out = shuffle_chunks(x, 2, 4, torch.Generator().manual_seed(0))
-    for row in out[:, 0, :, 0, 0]:
-        assert sorted(row.tolist()) == list(range(8))
-        assert row.tolist() != list(range(8))
-        assert all(row[i + 1] - row[i] == 1 for i in range(0, 8, 2))  # chunks of 2 frames stay whole
+def _auc(neg: torch.Tensor, pos: torch.Tensor) -> float:
+    return float(((neg[:, None] > pos[None]).float() + 0.5 * (neg[:, None] == pos[None]).float()).mean())
+
+
+@pytest.mark.parametrize("length", [8, 16])
+def test_order_negatives_carry_no_cut_that_positives_lack(length):
+    """A cut detector (largest jump of frame index, number of jumps) must not tell the temporal-order
+    negatives from the positives: before, positives were the unmodified clip (no cut, AUC 1.0)."""
+    x = torch.arange(float(length)).view(1, 1, length, 1, 1).repeat(1000, 1, 1, 2, 2)
+    pos, neg = order_tuples(x, 2, 4, torch.Generator().manual_seed(0))
+    jp, jn = (t[:, 0, :, 0, 0].diff(dim=1).abs() for t in (pos, neg))
+    assert _auc((jn > 0).sum(1).float(), (jp > 0).sum(1).float()) == 0.5  # jumps at the same places
+    assert _auc(jn.max(1).values, jp.max(1).values) < 0.6  # of the same sizes (measured 0.56 / 0.54)
+    assert (jp.max(1).values > 1).float().mean() > 0.3  # positives do jump (skip frames) too
+    for p, n in zip(pos[:, 0, :, 0, 0], neg[:, 0, :, 0, 0]):
+        assert (p.diff() >= 0).all()  # positives play forwards
+        assert not (n.diff() >= 0).all() and not (n.diff() <= 0).all()  # negatives neither way
+
+
+class _Spy(torch.nn.Module):
+    """Wraps an encoder and records the batch of every forward_features call."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder, self.calls = encoder, []
+        self.num_features = encoder.num_features
+
+    def forward_features(self, x):
+        self.calls.append(x.detach().clone())
+        return self.encoder.forward_features(x)
+
+    def pool(self, fmap):
+        return self.encoder.pool(fmap)
+
+
+@pytest.mark.parametrize("key", ["rgb/temporal_order", "rgb/arrow_of_time", "audio-rgb/temporal_alignment"])
+def test_time_tasks_see_positives_and_negatives_in_one_batchnorm_batch(key, encoders):
+    """In train mode BatchNorm normalises by the batch: a forward of negatives alone lets the head
+    tell the labels apart by batch statistics that eval mode does not have (measured: chance in eval
+    mode).  The task must forward positives and negatives together, half and half."""
+    spec = parse_task_term(key)
+    task = TASKS.create(spec.task, modalities=spec.modalities, encoders=encoders)
+    batch = make_batch()
+    batch["has_audio"] = torch.ones(B, dtype=torch.bool)
+    m = spec.modalities[0]
+    spy = _Spy(encoders[m])
+    features = {}
+    for mod in spec.modalities:
+        fmap = encoders[mod].forward_features(batch[mod])
+        features[mod] = Features(fmap=fmap, pooled=encoders[mod].pool(fmap))
+    task(TaskInputs(batch, features, {**dict(encoders.items()), m: spy}, torch.Generator().manual_seed(0)))
+    assert len(spy.calls) == 1 and spy.calls[0].shape[0] == 2 * B, "one forward over 2B clips"
+    both = spy.calls[0]
+    positives = batch[m] if key != "rgb/temporal_order" else both[:B]
+    assert torch.equal(both[:B], positives)
+    assert not torch.equal(both[B:], both[:B])
+
+
+def test_order_tuples_need_three_frames():
+    with pytest.raises(ValueError, match="num_frames"):
+        order_tuples(torch.zeros(1, 1, 8, 1, 1), 2, 2, torch.Generator())
 
 
 def test_reverse_time_negates_flow_only():

@@ -1,0 +1,242 @@
+"""Does each ELo task learn what it claims?  Held-out pretext metric vs a trivial baseline.
+
+For each of the seven tasks and distillation, a tiny student (and the tower the term needs) is
+trained on that term alone for ``--steps`` steps on the built-in synthetic set's training clips,
+then measured **in eval mode** (BatchNorm running statistics, as the exported student runs) on the
+held-out clips (the val split: other videos, other groups):
+
+  reconstruction, future prediction,   L2 error vs the trivial predictor: the held-out mean clip
+  cross-modal transfer                 (reconstruction), the last observed frame repeated (future),
+                                       the mean, 0, of the standardised target (transfer)
+  temporal order, arrow of time,       accuracy on positives + negatives (balanced) vs 50%
+  temporal alignment                   (the synthetic set has no arrow of time by construction, so the
+                                       arrow is also measured on decelerating clips: evovideo.bench.arrow)
+  cross-modal embedding                top-1 retrieval among all held-out clips vs 1 / N
+  distillation                         L2 of the projected student map to the tower's vs the
+                                       held-out mean of the tower's map; the tower is a frozen
+                                       teacher, first trained --steps // 3 steps by flow/temporal_order
+
+The baselines are computed on the same held-out clips (favourable to them).  "Clearly beats":
+L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval twice chance, on every seed.  Each run is a plain
+PyTorch loop over ``PretrainModule.compute_losses`` (AdamW, cosine decay to 0, no Lightning).
+
+Example (2 seeds, about 20-30 min on one CPU core):
+  OMP_NUM_THREADS=1 evovideo bench tasks --steps 300 --seeds 0 1
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+TERMS = {  # term -> (towers, extra tasks, distill); the tasks are measured on the synthetic set
+    "rgb/reconstruction": ({}, {}, {}),
+    "rgb/future_prediction": ({}, {}, {}),
+    "rgb->flow/cross_modal_transfer": ({}, {}, {}),
+    "rgb/temporal_order": ({}, {}, {}),
+    "rgb/arrow_of_time": ({}, {}, {}),
+    "rgb/arrow_of_time (decelerating clips)": ({}, {}, {}),
+    "flow-rgb/cross_modal_embedding": ({"flow": "test_flow"}, {}, {}),
+    "audio-rgb/temporal_alignment": ({"audio": "test_audio"}, {}, {}),
+    "flow:layer3": ({"flow": "test_flow"}, {}, {"flow:layer3": 1.0}),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--steps", type=int, default=300, help="training steps per term (default 300)")
+    p("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
+    p("--terms", nargs="+", default=list(TERMS), help=f"terms to measure (default: all {len(TERMS)})")
+    p("--videos-per-class", type=int, default=24, help="synthetic videos per class (default 24)")
+    p("--batch-size", type=int, default=16)
+    p("--lr", type=float, default=3e-3)
+
+
+def _data(args: argparse.Namespace):
+    """(train batches, held-out batches), rendered once with every key the terms read."""
+    from evovideo.lightning import SyntheticDataModule
+
+    dm = SyntheticDataModule(num_videos_per_class=args.videos_per_class, num_classes=10, video_frames=48,
+                             video_size=48, modalities=["rgb", "flow", "audio"], num_frames=8, stride=2, size=32,
+                             resize=36, batch_size=args.batch_size, future_frames=4, audio_shift=1.0)
+    dm.setup("fit")
+    return list(dm.train_dataloader()), list(dm.val_dataloader())
+
+
+def _module(term: str, seed: int, lr: float, teachers: dict | None = None):
+    import torch
+
+    from evovideo.lightning import PretrainModule
+
+    towers, extra, distill = TERMS[term]
+    tasks = {} if ":" in term else {term.split(" ")[0]: 1.0}
+    torch.manual_seed(seed)
+    module = PretrainModule(student="test_r2plus1d", towers=towers, tasks={**tasks, **extra}, distill=distill,
+                            seed=seed, lr=lr, teachers=teachers)
+    return module
+
+
+def _teacher(modality: str, batches, steps: int, seed: int, lr: float, folder: str) -> str:
+    """A ``modality`` tower trained ``steps`` steps by ``<modality>/temporal_order``, saved; its spec."""
+    from evovideo.hub import save_pretrained
+    from evovideo.lightning import PretrainModule
+
+    module = PretrainModule(student="test_r2plus1d", towers={modality: TERMS[f"{modality}:layer3"][0][modality]},
+                            tasks={f"{modality}/temporal_order": 1.0}, seed=seed, lr=lr)
+    _train(module, batches, steps, lr)
+    save_pretrained(module.encoders[modality], folder)
+    return f"local-dir:{folder}"
+
+
+def _train(module, batches, steps: int, lr: float) -> float:
+    import torch
+
+    import math
+
+    opt = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+    # cosine decay to 0, as PretrainModule: BatchNorm running statistics settle on the final weights
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(1.0, i / steps))))
+    module.train()
+    loss = torch.zeros(())
+    for step in range(steps):
+        batch = batches[step % len(batches)]
+        loss = torch.stack(list(module.compute_losses(batch).values())).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return loss.item()
+
+
+def _cat(batches, key):
+    import torch
+
+    return torch.cat([b[key] for b in batches])
+
+
+def evaluate(module, term: str, batches) -> tuple[str, float, float]:
+    """(metric name, held-out metric, trivial baseline) in eval mode; see the module docstring."""
+    import torch
+    import torch.nn.functional as F
+
+    from evovideo.tasks.generative import decoder_input
+    from evovideo.tasks.temporal import binary_targets
+
+    module.eval()
+    gen = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        if ":" in term:
+            d = module.plan.distill[0]
+            preds, targets = [], []
+            for b in batches:
+                f = module.run_towers(b)
+                p, t = module.distillers[d.key].pair(f["rgb"].taps[d.student_layer], f[d.modality].taps[d.tower_layer])
+                preds.append(p), targets.append(t)
+            p, t = torch.cat(preds), torch.cat(targets)
+            return "L2 (lower is better)", float(F.mse_loss(p, t)), float(F.mse_loss(t.mean(0, keepdim=True).expand_as(t), t))
+        task = module.tasks[term.split(" ")[0]]
+        name = type(task).__name__
+        if name in ("Reconstruction", "FuturePrediction", "CrossModalTransfer"):
+            err = base = 0.0
+            m = task.modalities[0]
+            for b in batches:
+                fmap = decoder_input(module.run_towers(b)[m], task.skip)
+                if name == "Reconstruction":
+                    target = b[m]
+                    pred = task.decoder(fmap, target.shape[2:])
+                    trivial = _cat(batches, m).mean(0, keepdim=True).expand_as(target)
+                elif name == "FuturePrediction":
+                    target = b[f"{m}_future"]
+                    pred = task.predict(fmap, b[m], target.shape[2:])
+                    trivial = b[m][:, :, -1:].expand_as(target)
+                else:
+                    target = b[task.modalities[1]]
+                    dims = [0, *range(2, target.dim())]
+                    target = (target - target.mean(dims, keepdim=True)) / target.std(dims, keepdim=True).clamp_min(1e-6)
+                    pred = task.decoder(fmap, target.shape[2:])
+                    trivial = torch.zeros_like(target)
+                n = target.shape[0]
+                err += float(F.mse_loss(pred, target)) * n
+                base += float(F.mse_loss(trivial, target)) * n
+            n = sum(b["rgb"].shape[0] for b in batches)
+            return "L2 (lower is better)", err / n, base / n
+        if name == "CrossModalEmbedding":
+            a, bm = task.modalities
+            za, zb = [], []
+            for b in batches:
+                f = module.run_towers(b)
+                za.append(F.normalize(task.proj_a(f[a].pooled), dim=1)), zb.append(F.normalize(task.proj_b(f[bm].pooled), dim=1))
+            za, zb = torch.cat(za), torch.cat(zb)
+            hits = (za @ zb.t()).argmax(1) == torch.arange(za.shape[0])
+            return f"top-1 retrieval among {za.shape[0]} clips", float(hits.float().mean()), 1.0 / za.shape[0]
+        correct = total = 0
+        for b in batches:
+            if name == "TemporalAlignment":
+                a, bm = task.modalities
+                fb = module.run_towers(b)[bm].pooled
+                logits = task.logits(module.encoders[a], b[a], b[f"{a}_shifted"], fb)
+                keep = torch.as_tensor(b.get("has_audio", torch.ones(fb.shape[0], dtype=torch.bool)), dtype=torch.bool)
+                keep = torch.cat([keep, keep])
+            else:
+                (m,) = task.modalities
+                logits = task.logits(module.encoders[m], b[m], m, gen)
+                keep = torch.ones_like(logits, dtype=torch.bool)
+            target = binary_targets(logits.shape[0] // 2, logits)
+            correct += int(((logits > 0).float() == target)[keep].sum())
+            total += int(keep.sum())
+        return "accuracy (pos + neg)", correct / max(1, total), 0.5
+
+
+def clearly_beats(metric: str, value: float, baseline: float) -> bool:
+    """L2: at most 0.9x the baseline's; accuracy: 5 points above chance; retrieval: twice chance."""
+    if metric.startswith("L2"):
+        return value <= 0.9 * baseline
+    if metric.startswith("accuracy"):
+        return value >= baseline + 0.05
+    return value >= 2 * baseline
+
+
+def run(args: argparse.Namespace) -> int:
+    import statistics
+
+    import torch
+
+    bad = [t for t in args.terms if t not in TERMS]
+    if bad:
+        raise SystemExit(f"--terms {' '.join(bad)}: choose from {' '.join(TERMS)}")
+    t0 = time.perf_counter()
+    train, held_out = _data(args)
+    n_train, n_held = sum(b["rgb"].shape[0] for b in train), sum(b["rgb"].shape[0] for b in held_out)
+    print(f"synthetic set: {n_train} training clips, {n_held} held-out clips; data {time.perf_counter() - t0:.0f} s; "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"| term | metric (eval mode, held-out) | trained ({len(args.seeds)} seed{'s' * (len(args.seeds) > 1)}) "
+          "| trivial baseline | beats it? | train loss | s/run |")
+    print("|---|---|---|---|---|---|---|")
+    for term in args.terms:
+        values, bases, losses, secs = [], [], [], []
+        data = (train, held_out)
+        if "decelerating" in term:
+            from evovideo.bench.arrow import batches, decelerating_clips
+
+            data = (batches(decelerating_clips(n_train, seed=1), args.batch_size),
+                    batches(decelerating_clips(n_held, seed=2), args.batch_size))
+        for seed in args.seeds:
+            t = time.perf_counter()
+            teachers = None
+            if ":" in term:  # distillation needs a trained tower: a frozen teacher, trained first
+                import tempfile
+
+                modality = term.split(":")[0]
+                folder = tempfile.mkdtemp(prefix="evovideo-teacher-")
+                teachers = {modality: _teacher(modality, data[0], max(1, args.steps // 3), seed, args.lr, folder)}
+            module = _module(term, seed, args.lr, teachers)
+            losses.append(_train(module, data[0], args.steps, args.lr))
+            metric, value, base = evaluate(module, term, data[1])
+            values.append(value), bases.append(base), secs.append(time.perf_counter() - t)
+        beats = all(clearly_beats(metric, v, b) for v, b in zip(values, bases))
+
+        def cell(v):
+            return " / ".join(f"{x:.3f}" for x in v) + (f" (mean {statistics.mean(v):.3f})" if len(v) > 1 else "")
+
+        print(f"| {term} | {metric} | {cell(values)} | {cell(bases)} | {'yes' if beats else 'NO'} "
+              f"| {statistics.mean(losses):.3f} | {statistics.mean(secs):.0f} |", flush=True)
+    return 0
