@@ -40,7 +40,7 @@ def test_batch_has_every_modality(ucf101_root, tmp_path, backend):
         with open_video(rec.path, backend) as r:
             assert bool(s["has_audio"]) == r.info.has_audio
         if not r.info.has_audio:
-            assert torch.count_nonzero(s["audio"]) == 0
+            assert torch.all(s["audio"] == s["audio"].flatten()[0]) and s["audio"].max() < -3  # silence, not loud zeros
         else:
             assert s["audio"].std() > 0 and not torch.equal(s["audio"], s["audio_shifted"])
 
