@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 LIGHTNING_SUBCOMMANDS = {
@@ -29,6 +30,7 @@ SUBCOMMANDS = {
     "finetune": ("evovideo.commands.finetune", "fine-tune + multi-view test on several official splits: mean ± std"),
     "push": ("evovideo.commands.push", "save a trained student (safetensors + config + card) and upload it to the Hub"),
     "bench": ("evovideo.commands.bench", "benchmarks: data loading, training step, zipf, few-shot"),
+    "doctor": ("evovideo.commands.doctor", "versions, decoders and devices of this machine (paste it into a bug report)"),
 }
 
 
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full traceback of an error (default: one line; or set EVOVIDEO_TRACEBACK=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_ in LIGHTNING_SUBCOMMANDS.items():
         sub.add_parser(name, help=help_, add_help=False)
@@ -66,14 +70,17 @@ def _command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    verbose = "-v" in argv[:1] or "--verbose" in argv[:1]
-    if verbose:
-        argv = argv[1:]
+    flags = set()
+    while argv and argv[0] in ("-v", "--verbose", "--traceback"):
+        flags.add(argv.pop(0))
+    if "--traceback" in flags:
+        os.environ["EVOVIDEO_TRACEBACK"] = "1"  # also read by DDP's re-launched ranks
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if flags & {"-v", "--verbose"} else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    quiet_frameworks()
     parser = build_parser()
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
@@ -84,15 +91,48 @@ def main(argv: list[str] | None = None) -> int:
         print(__version__)
         return 0
     name, rest = argv[0], argv[1:]
-    if name in LIGHTNING_SUBCOMMANDS:
-        from evovideo.lightning.cli import run_lightning_cli
-
-        return run_lightning_cli([name, *rest])
-    if name not in SUBCOMMANDS:
+    if name not in LIGHTNING_SUBCOMMANDS and name not in SUBCOMMANDS:
         parser.error(f"unknown command '{name}'; choose from: {', '.join([*LIGHTNING_SUBCOMMANDS, *SUBCOMMANDS])}")
-    sub_parser, module = _command_parser(name)
-    args = sub_parser.parse_args(rest)
-    return int(module.run(args) or 0)
+    try:
+        if name in LIGHTNING_SUBCOMMANDS:
+            from evovideo.lightning.cli import run_lightning_cli
+
+            return run_lightning_cli([name, *rest])
+        sub_parser, module = _command_parser(name)
+        args = sub_parser.parse_args(rest)
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"\nevovideo {name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001  (user errors become one line; bugs keep their traceback)
+        from evovideo.commands.common import show_tracebacks, user_error
+
+        line = user_error(err)
+        if line is None or show_tracebacks():
+            raise
+        print(f"evovideo {name}: error: {line}  (--traceback for details)", file=sys.stderr)
+        return 2
+
+
+def quiet_frameworks() -> None:
+    """Keep the frameworks' chatter out of a run's output: a user should see their run."""
+    import warnings
+
+    for pattern in (
+        r".*LightningCLI's args parameter is intended to run from within Python.*",
+        r".*LeafSpec.*",
+        r".*You defined a `validation_step` but have no `val_dataloader`.*",
+        r".*val_dataloader.*but.*validation_step.*",
+        r".*does not have many workers which may be a bottleneck.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+    for name in ("lightning.pytorch.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_no_tips)  # its other lines (devices, DDP ranks) stay
+
+
+def _no_tips(record: logging.LogRecord) -> bool:
+    """Drop Lightning's advertising ("Tip: ... try installing litlogger / litmodels")."""
+    return "Tip:" not in str(record.msg)
 
 
 if __name__ == "__main__":  # pragma: no cover

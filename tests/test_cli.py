@@ -45,3 +45,28 @@ def test_list_pretrained_zoo_entries(capsys):
     assert "in the package" in rows["test_r2plus1d.elo_synthetic"]
     assert "not published" in rows["r2plus1d_50.elo_k400"]
     assert cli.main(["list-models", "--pretrained", "x3d_s"]) == 1
+
+
+def test_user_errors_are_one_line_with_rc_2(capsys, monkeypatch):
+    """A mistake in the input: one line naming it and the way out, exit code 2, no traceback."""
+    monkeypatch.delenv("EVOVIDEO_TRACEBACK", raising=False)
+    assert cli.main(["fewshot", "--encoder", "./runs/nothing-here"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "local-dir:./runs/nothing-here" in err[0] and "from_pretrained" not in err[0], err
+    assert cli.main(["zipf", "--encoder", "no_such_model"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_bugs_keep_their_traceback(monkeypatch):
+    """An error that is not the user's (here a ZeroDivisionError inside a command) is re-raised."""
+    from evovideo.commands import doctor
+
+    monkeypatch.setattr(doctor, "report", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["doctor"])
+
+
+def test_traceback_flag_shows_the_traceback_of_a_user_error(monkeypatch):
+    monkeypatch.setenv("EVOVIDEO_TRACEBACK", "")  # restored afterwards: --traceback sets it
+    with pytest.raises(ValueError, match="local-dir:"):
+        cli.main(["--traceback", "fewshot", "--encoder", "./runs/nothing-here"])

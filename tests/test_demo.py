@@ -20,6 +20,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     assert (out / "fewshot.png").stat().st_size > 5000
     res = json.loads((out / "results.json").read_text())
     assert set(res["results"]) == {"random init", "pretrained (ELo)"}
+    assert res["config"]["episodes"] == 10 and res["config"]["shot"] == [1]  # values, not their strings
     assert set(res["split1"]["random init"]) == {"knn", "linear", "test_videos"}
     assert len(list((out / "videos" / "UCF-101").rglob("*.mp4"))) == 20
     # the student the demo saved loads back through the public loader

@@ -31,6 +31,7 @@ from typing import Iterator
 
 import torch
 
+from evovideo.commands.common import add_backend_argument
 from evovideo.data.decode import DecodedVideo, decode_video
 from evovideo.data.synthetic import SyntheticVideos, write_ucf101_layout
 
@@ -55,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--query", type=int, default=10, help="query clips per class and episode (default 10)")
     p("--episodes", type=int, default=300, help="episodes per shot (default 300)")
     p("--batch-size", type=int, default=16, help="clips per encoder forward pass")
+    add_backend_argument(parser)
     p("--threads", type=int, default=1,
       help="torch CPU threads (default 1: float sums then add up in the same order on every machine, so the "
            "numbers reproduce; with 2 threads the 450-step student measured 24.3%% instead of 31.3%% 1-shot)")
@@ -131,7 +133,7 @@ def evolve(generations: int, out: Path, seed: int) -> Path:
 
 
 def evaluate(encoders: dict, root: Path, *, fps: float, shots: list[int], query: int, episodes: int,
-             seed: int, batch_size: int) -> dict:
+             seed: int, batch_size: int, backend: str = "auto") -> dict:
     """Few-shot, kNN and linear-probe accuracy of each encoder on the written files."""
     from evovideo.eval.fewshot import evaluate_fewshot
     from evovideo.eval.pipeline import split_probes, split_test_names, video_features
@@ -139,7 +141,8 @@ def evaluate(encoders: dict, root: Path, *, fps: float, shots: list[int], query:
     test_names = split_test_names("ucf101", root, 1)
     out = {}
     for label, encoder in encoders.items():
-        fs = video_features(encoder, "ucf101", root=root, frame_rate=fps, batch_size=batch_size, cache_dir=None)
+        fs = video_features(encoder, "ucf101", root=root, frame_rate=fps, batch_size=batch_size, cache_dir=None,
+                            backend=backend)
         out[label] = {
             "fewshot": evaluate_fewshot(fs.features, fs.labels, way=5, shots=shots, query=query,
                                         episodes=episodes, seed=seed),
@@ -204,11 +207,11 @@ def run(args: argparse.Namespace) -> int:
         random_init = create_model(student.model_name)
         evals = evaluate({"random init": random_init, "pretrained (ELo)": student}, videos_root, fps=ds.fps,
                          shots=args.shot, query=args.query, episodes=args.episodes, seed=args.seed,
-                         batch_size=args.batch_size)
+                         batch_size=args.batch_size, backend=args.backend)
         note.append(f"{len(evals)} encoders x {evals['random init']['videos']} clips, "
                     f"{args.episodes} episodes per shot")
     split1 = {k: {"knn": v["knn"], "linear": v["linear"], "test_videos": v["test_videos"]} for k, v in evals.items()}
-    write_results(out, {k: v["fewshot"] for k, v in evals.items()}, config={k: str(v) for k, v in vars(args).items()},
+    write_results(out, {k: v["fewshot"] for k, v in evals.items()}, config={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                   extra={"split1": split1, "stages": {name: round(sec, 2) for name, sec, _ in report.rows}})
     print()
     print(results_table(evals))

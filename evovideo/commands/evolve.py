@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import inspect
+import sys
 from pathlib import Path
+
+from evovideo.commands.common import add_backend_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--seed", type=int, help="override the recipe's seed")
     p("--best-recipe", help="where to write the best lambdas as a pretrain recipe")
     p("--no-plots", action="store_true", help="skip the PNG plots")
+    add_backend_argument(parser)
+
+
+def _with_backend(spec: dict, backend: str) -> dict:
+    """A ``{class_path, init_args}`` data spec decoding with ``backend`` (file DataModules only)."""
+    if backend == "auto" or not isinstance(spec, dict) or "class_path" not in spec:
+        return spec
+    module, _, name = str(spec["class_path"]).rpartition(".")
+    try:
+        takes = "backend" in inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return spec  # resolved (and refused if bad) where the data is built
+    return {**spec, "init_args": {**(spec.get("init_args") or {}), "backend": backend}} if takes else spec
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     base = recipe.base_recipe()
     candidate_base = recipe.candidate_recipe(base)  # what each candidate trains (the written recipe keeps `base`)
+    if "data" in candidate_base:
+        candidate_base["data"] = _with_backend(candidate_base["data"], args.backend)
     names = recipe.space_names(base)
     initial = recipe.initial_lambdas(base) if recipe.start_from_recipe else None
     if initial is not None:
@@ -67,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     space = SearchSpace(names, **recipe.mutation)
     search = TournamentSearch(space, population=recipe.population, tournament=recipe.tournament,
                               generations=recipe.generations, elite=recipe.elite, seed=recipe.seed, initial=initial)
-    fit = recipe.fitness
+    fit = dict(recipe.fitness)
+    fit["data"] = _with_backend(fit["data"], args.backend)
     out = Path(recipe.out)
     header = search_header(search, budget=recipe.budget, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
                            fitness_data=fit["data"], fitness_fold=fit["fold"])
@@ -86,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
     def progress(rec: dict) -> None:
         print(f"[{len(results.records)}/{total}] {rec['id']}  score {rec['score']:.4f}  ({rec['time_s']:.1f} s)", flush=True)
 
-    run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress)
+    try:
+        run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(results.records)} of {total} candidates finished and are kept in {results.path}; "
+              "run the same command again to continue where it stopped", file=sys.stderr)
+        return 130
     best = search.best()
     target = Path(recipe.best_recipe) if recipe.best_recipe else out / "best_pretrain.yaml"
     note = (f"ELo lambdas evolved by `evovideo evolve -c {args.config}`: candidate {best.candidate.id} of "

@@ -24,6 +24,8 @@ import json
 import re
 from pathlib import Path
 
+from evovideo.commands.common import add_backend_argument
+
 DEFAULT_TEST_CLASSES = {"hmdb51": 10, "ucf101": 21}
 
 
@@ -57,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--batch-size", type=int, default=8)
     p("--workers", type=int, default=0, help="DataLoader worker processes for decoding")
     p("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    add_backend_argument(parser)
     p("--cache-dir", default=None, help="feature cache folder (default ~/.cache/evovideo/features)")
     p("--no-cache", action="store_true", help="always extract features, never read or write the cache")
     p("--probes", action="store_true",
@@ -90,14 +93,15 @@ def run(args: argparse.Namespace) -> int:
         encoder, args.dataset, root=args.root, split=args.split, classes=test_classes, way=args.way,
         shots=args.shot, query=args.query, episodes=args.episodes, seed=args.seed, clips=args.clips,
         crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size, workers=args.workers,
-        device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
+        device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args), backend=args.backend,
     )
     print(format_table({args.encoder: results}))
     extra = {}
     if args.probes:
         probes = extra["probes"] = probe_eval(encoder, args.dataset, root=args.root, split=args.split, clips=args.clips,
                             crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size,
-                            workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args))
+                            workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
+                            backend=args.backend)
         print(f"split {args.split}: {probes['train_videos']} train -> {probes['test_videos']} test videos, "
               f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f}")
     write_results(out, {args.encoder: results}, features=fs,

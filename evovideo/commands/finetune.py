@@ -17,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
+from evovideo.commands.common import add_backend_argument
+
 METRICS = ("test/acc_video", "test/acc_clip")
 
 
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--encoder", required=True, help="registry name, hf-hub:ORG/NAME, local-dir:/path or arch.tag (--model.encoder)")
     p("--folds", type=int, nargs="+", default=[1, 2, 3], help="official splits to run (default 1 2 3)")
     p("--out", help="output folder (default: the recipe's trainer.default_root_dir)")
+    add_backend_argument(parser)
     p("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe field, e.g. trainer.max_epochs=5")
 
 
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         run_dir = out / f"split{split}"
         print(f"== split {split}: fit, then multi-view test  ({run_dir})", flush=True)
         cli = build_cli(["fit", "-c", args.config, "--data.root", args.root, "--data.split", str(split),
-                         "--model.encoder", args.encoder, "--trainer.default_root_dir", str(run_dir), *overrides],
+                         "--model.encoder", args.encoder, "--trainer.default_root_dir", str(run_dir),
+                         "--data.backend", args.backend, *overrides],
                         run=True)
         ckpt = getattr(cli.trainer.checkpoint_callback, "best_model_path", "") or None
         tested = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt, verbose=False)

@@ -25,6 +25,8 @@ import math
 import re
 from pathlib import Path
 
+from evovideo.commands.common import add_backend_argument
+
 DATA = ("synthetic", "folder", "ucf101", "hmdb51")
 
 
@@ -55,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--batch-size", type=int, default=8)
     p("--workers", type=int, default=0, help="DataLoader worker processes")
     p("--device", default="cpu", help="cpu, cuda, ...")
+    add_backend_argument(parser)
     p("--out", help="folder for zipf.json and rank_size.png (default runs/zipf/<encoder>-<data>)")
 
 
@@ -70,14 +73,14 @@ def _videos(args: argparse.Namespace, encoder):
         cfg = encoder.input_config
         builder = SampleBuilder(modalities=[cfg.modality], num_frames=cfg.num_frames, stride=cfg.stride,
                                 frame_rate=args.frame_rate, size=cfg.size, mean=cfg.mean, std=cfg.std, train=False)
-        return ClipDataset(scan_folder(args.root), builder, train=False), None
+        return ClipDataset(scan_folder(args.root), builder, train=False, backend=args.backend), None
     synthetic = None
     if args.data == "synthetic":
         from evovideo.data.synthetic import SyntheticVideos
 
         synthetic = SyntheticVideos(num_videos_per_class=args.videos_per_class)
     src = labelled_videos(args.data, encoder, root=args.root, split=args.split, frame_rate=args.frame_rate,
-                          synthetic=synthetic)
+                          synthetic=synthetic, backend=args.backend)
     return src.dataset, len(src.class_names)
 
 

@@ -16,12 +16,14 @@ from evovideo.data.dataset import ClipDataset, InMemoryClipDataset, SkipTracker,
 from evovideo.data.decode import (
     DecodedVideo,
     DecodeError,
+    DecoderUnavailable,
     VideoInfo,
     VideoReader,
     decode_video,
     decode_window,
     open_video,
     torchcodec_available,
+    torchcodec_status,
 )
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
@@ -111,4 +113,6 @@ __all__ = [
     "parse_ucf101",
     "scan_folder",
     "torchcodec_available",
+    "torchcodec_status",
+    "DecoderUnavailable",
 ]

@@ -69,6 +69,18 @@ class SkipTracker:
             return np.flatnonzero(np.frombuffer(self._flags.get_obj(), dtype=np.int8)).tolist()
 
 
+class NoVideosDecoded(RuntimeError):
+    """Not one video of a dataset could be decoded: the message gives the reason(s)."""
+
+
+def _summary(reasons: dict[str, int]) -> str:
+    """One line for the reasons files failed with: the common one when they all agree."""
+    if len(reasons) == 1:
+        return f"every file failed with the same error ({next(iter(reasons))}); check the decoder backend"
+    top = sorted(reasons.items(), key=lambda kv: -kv[1])[:3]
+    return "the errors were " + "; ".join(f"{why} ({k}x)" for why, k in top) + "; check the files"
+
+
 class ClipDataset(Dataset):
     """Clips of videos as sample dicts (CONTRACTS "The batch"); see the module docstring."""
 
@@ -123,6 +135,7 @@ class ClipDataset(Dataset):
         n = len(self.records)
         video, view = divmod(key.index, self.views)
         rng = sample_rng(key) if self.train else None
+        reasons: dict[str, int] = {}
         for attempt in range(n):
             v = (video + attempt) % n
             if self.tracker.is_skipped(v):
@@ -130,11 +143,10 @@ class ClipDataset(Dataset):
             try:
                 return self._load(v, view, rng)
             except DecodeError as err:
+                reasons[err.reason] = reasons.get(err.reason, 0) + 1
                 if self.tracker.mark(v):
                     log.warning("skipping undecodable video %s (%s)", self._name(v), err.reason)
-        raise RuntimeError(
-            f"none of the {n} videos could be decoded (first: {self._name(0)}); check the files and the decoder backend"
-        )
+        raise NoVideosDecoded(f"none of the {n} videos could be decoded (first: {self._name(0)}): {_summary(reasons)}")
 
     def _load(self, video: int, view: int, rng: random.Random | None) -> dict:
         clip_i, crop_i = divmod(view, self.crops_per_video)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from evovideo.data.decode import DecodeError, VideoInfo, VideoReader, resized_shape
+from evovideo.data.decode import DecodeError, VideoInfo, VideoReader, load_failure, resized_shape, unavailable
 
 
 def _why(err: Exception, path: str = "") -> str:
@@ -32,6 +32,8 @@ class TorchCodecReader(VideoReader):
             self._dec = VideoDecoder(self.path, dimension_order="NCHW", seek_mode="approximate")
             md = self._dec.metadata
         except Exception as err:  # noqa: BLE001
+            if "Could not load libtorchcodec" in str(err):  # the decoder, not the file
+                raise unavailable(load_failure(err)) from err
             reason = _why(err, self.path)
             if "video stream" in str(err).lower():
                 reason = f"no video stream (an audio-only file?): {reason}"

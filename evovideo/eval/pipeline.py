@@ -39,10 +39,12 @@ def video_features(
     cache_dir: str | Path | None = None,
     synthetic: Dataset | None = None,
     progress: bool = True,
+    backend: str = "auto",
 ) -> FeatureSet:
     """Video-level features of every video of ``dataset`` (restricted to ``classes``), cached."""
     src = labelled_videos(dataset, encoder, root=root, split=split, clips=clips, crops=crops,
-                          frame_rate=frame_rate, classes=list(classes) if classes else None, synthetic=synthetic)
+                          frame_rate=frame_rate, classes=list(classes) if classes else None, synthetic=synthetic,
+                          backend=backend)
     key = feature_cache_key(encoder, data=src.key["data"], preprocessing=src.key["preprocessing"])
     loader = src.loader(batch_size, workers)
     fs = cached_features(cache_dir, key, lambda: extract_features(

@@ -83,12 +83,13 @@ def labelled_videos(
     frame_rate: float | None = None,
     classes: list[str] | None = None,
     synthetic: Dataset | None = None,
+    backend: str = "auto",
 ) -> LabelledVideos:
     """Every labelled video of ``dataset`` with ``clips`` x ``crops`` eval views, preprocessed for ``encoder``.
 
     ``classes``: keep only the videos of these class names (labels keep the dataset's numbering).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
-    ``SyntheticVideos(num_videos_per_class=20)``).
+    ``SyntheticVideos(num_videos_per_class=20)``).  ``backend``: the decoder for files.
     """
     if dataset not in EVAL_DATASETS:
         raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
@@ -123,7 +124,8 @@ def labelled_videos(
         records, names = _records(dataset, root, split)
         if classes is not None:
             records = [r for r in records if r.class_name in set(classes)]
-        ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops)
+        ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops,
+                         backend=backend)
         data = {"dataset": dataset, "root": str(Path(root).resolve()), "split": split,
                 "files": files_digest(r.path for r in records)}
     return LabelledVideos(ds, [str(n) for n in names], {"data": data, "preprocessing": preprocessing})

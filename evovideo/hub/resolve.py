@@ -34,11 +34,11 @@ def _refuse_bare(name: str) -> None:
     )
     if looks_like_path:
         raise ValueError(
-            f"'{name}' looks like a local path; say so explicitly: from_pretrained('{LOCAL_DIR_PREFIX}{name}')"
+            f"'{name}' looks like a local path; say so explicitly: '{LOCAL_DIR_PREFIX}{name}'"
         )
     if _REPO_ID.match(name):
         raise ValueError(
-            f"'{name}' looks like a Hub repo id; say so explicitly: from_pretrained('{HF_HUB_PREFIX}{name}') "
+            f"'{name}' looks like a Hub repo id; say so explicitly: '{HF_HUB_PREFIX}{name}' "
             f"(or '{LOCAL_DIR_PREFIX}{name}' if it is a local folder)"
         )
 
@@ -120,7 +120,7 @@ def from_pretrained(
         tags = [n for n in sorted(ZOO) if n.split(".", 1)[0] == name] or ["(none in the zoo yet)"]
         raise ValueError(
             f"'{name}' is an architecture, not a set of weights; its zoo entries: {', '.join(tags)}; "
-            f"create_model('{name}') gives a random initialisation"
+            f"the bare architecture name '{name}' gives a random initialisation"
         )
     known = ", ".join(sorted(ZOO)) or "(none)"
     raise ValueError(

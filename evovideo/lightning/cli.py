@@ -18,13 +18,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from pathlib import Path
 from typing import Any, Mapping
 
 from pytorch_lightning import LightningDataModule, LightningModule, Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.loggers import CSVLogger, Logger
 
-from evovideo.tasks import RecipeError
 
 
 def default_loggers(root: str) -> list[Logger]:
@@ -40,10 +41,24 @@ def default_loggers(root: str) -> list[Logger]:
 class EvovideoCLI(LightningCLI):
     """LightningCLI with evovideo's defaults: loggers, saved config, data check before fit."""
 
+    def before_instantiate_classes(self) -> None:
+        """A ``--ckpt_path`` that names no file fails here, before a run folder is made."""
+        config = self.config.get(self.subcommand, {}) if self.subcommand else self.config
+        ckpt = config.get("ckpt_path") if hasattr(config, "get") else None
+        if ckpt and ckpt not in ("last", "best", "hpc", "registry") and "://" not in str(ckpt) \
+                and not Path(ckpt).is_file():
+            raise FileNotFoundError(f"--ckpt_path {ckpt}: no such checkpoint file. Runs save one as "
+                                    "<default_root_dir>/logs/version_N/checkpoints/last.ckpt")
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
         if trainer_cfg.get("logger") in (None, True) and "logger" not in kwargs:
             kwargs["logger"] = default_loggers(trainer_cfg.get("default_root_dir") or os.getcwd())
+        callbacks = [*(trainer_cfg.get("callbacks") or []), *(kwargs.get("callbacks") or [])]
+        if trainer_cfg.get("enable_checkpointing", True) is not False and not any(
+                isinstance(cb, ModelCheckpoint) for cb in callbacks):
+            # Lightning's default checkpoint, plus last.ckpt: the file to resume from, in every run
+            kwargs["callbacks"] = [*callbacks, ModelCheckpoint(save_last=True)]
         return super().instantiate_trainer(**kwargs)
 
     def before_fit(self) -> None:
@@ -70,29 +85,10 @@ def build_cli(args: list[str] | Mapping[str, Any] | None, *, run: bool = False,
 def run_lightning_cli(argv: list[str]) -> int:
     """Entry point of ``evovideo fit|validate|test|predict``; returns the exit code.
 
-    Recipe mistakes (unknown names, weights outside [0, 1], data that lacks a modality) are
-    reported as one line naming the field, with exit code 2.
+    Errors propagate: ``evovideo.cli.main`` shows recipe and data mistakes as one line (rc 2).
     """
     # From the command line let LightningCLI read sys.argv itself: DDP's launcher re-runs that
     # command line for the other ranks.  From Python (tests, notebooks) pass the list.
     args = None if list(argv) == sys.argv[1:] else list(argv)
-    try:
-        build_cli(args, run=True)
-    except ValueError as raised:  # jsonargparse wraps errors raised while instantiating classes
-        err = recipe_error(raised)
-        if err is None or os.environ.get("EVOVIDEO_TRACEBACK"):
-            raise
-        print(f"evovideo {argv[0] if argv else ''}: error: {err}", file=sys.stderr)
-        print("(set EVOVIDEO_TRACEBACK=1 for the traceback)", file=sys.stderr)
-        return 2
+    build_cli(args, run=True)
     return 0
-
-
-def recipe_error(err: BaseException | None) -> RecipeError | None:
-    """The :class:`RecipeError` behind ``err`` (itself, or in its cause/context chain)."""
-    seen = 0
-    while err is not None and seen < 20:
-        if isinstance(err, RecipeError):
-            return err
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return None

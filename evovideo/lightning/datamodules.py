@@ -28,6 +28,7 @@ import torch
 
 from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
 from evovideo.data.dataset import EpochSampler, ResumableDataLoader
+from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
 
@@ -96,8 +97,14 @@ class VideoDataModule(pl.LightningDataModule):
         self.root, self.split = root, split
         self.modalities = list(modalities or ["rgb"])
         self.future_frames, self.audio_shift = future_frames, audio_shift
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if num_workers > cores:  # a recipe written for a big node, run on a laptop: no oversubscription
+            log.info("num_workers %d > %d CPU cores here: using %d loader workers", num_workers, cores, cores)
+            num_workers = cores
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
         self.val_clips, self.test_clips, self.test_crops = val_clips, test_clips, test_crops
+        if backend != "auto":  # an unknown or unusable decoder fails here, before any epoch
+            resolve_backend(backend)
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
         self._builder_args: dict[str, Any] = dict(
             modalities=self.modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate,

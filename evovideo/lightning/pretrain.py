@@ -265,6 +265,10 @@ def run_pretraining(
     cli = build_cli(cfg, datamodule_required=datamodule is None)
     dm = datamodule if datamodule is not None else cli.datamodule
     cli.model.check_data(dm)
+    if not trainer.get("enable_progress_bar", True):  # e.g. evolution candidates: a few lines instead
+        from evovideo.lightning.progress import ProgressLog
+
+        cli.trainer.callbacks.append(ProgressLog(Path(root_dir).name))
     cli.trainer.fit(cli.model, datamodule=dm)
     student = cli.model.student.cpu()
     student.pretrain_metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}

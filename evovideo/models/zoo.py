@@ -142,8 +142,8 @@ def create_pretrained(name: str, *, cache_dir: Any = None, token: Any = None, lo
         raise WeightsNotPublishedError(
             f"weights for '{cfg.name}' are not published yet. Train them with "
             f"`evovideo fit -c {cfg.recipe}`, then load the exported student with "
-            f"from_pretrained('local-dir:<run>/student'). Use create_model('{cfg.architecture}') for random init, "
-            f"or list_pretrained(published=True) for weights you can load now."
+            f"'local-dir:<run>/student'. The bare architecture name '{cfg.architecture}' gives a random init; "
+            f"`evovideo list-models` lists the weights you can load now."
         )
     from evovideo.hub.io import load_files
     from evovideo.hub.resolve import HF_HUB_PREFIX, from_pretrained

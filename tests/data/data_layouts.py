@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from evovideo.data.decode import DecodedVideo, torchcodec_available
+from evovideo.data.decode import DecodedVideo, torchcodec_status
 from evovideo.data.encode import write_video
 
 FPS = 8
-TORCHCODEC = torchcodec_available()
-NO_TORCHCODEC = ("torchcodec is not installed or cannot load the system FFmpeg libraries "
-                 "(pip install evovideo[torchcodec]; apt-get install ffmpeg)")
+TORCHCODEC, _WHY = torchcodec_status()  # a real decode of a probe clip, not an import
+NO_TORCHCODEC = f"TorchCodec cannot decode on this machine: {_WHY}"
 
 
 def with_torchcodec(*values):

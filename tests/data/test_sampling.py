@@ -10,7 +10,7 @@ import torch
 
 from evovideo.data import ClipDataset, SampleBuilder, VideoRecord
 from evovideo.data.dataset import EpochSampler, SampleKey, resolve_backend
-from evovideo.data.decode import DecodedVideo, MemoryReader, PyAVReader
+from evovideo.data.decode import DecodedVideo, MemoryReader, PyAVReader, torchcodec_status
 from evovideo.lightning import SyntheticDataModule, UCF101DataModule
 
 from data_layouts import SMALL
@@ -118,6 +118,7 @@ def test_auto_backend_falls_back_to_pyav_with_one_log_line(video_bank, monkeypat
     import): backend='auto' reads with PyAV and says so once, at INFO, however many files."""
     monkeypatch.setitem(sys.modules, "torchcodec.decoders", None)  # `import torchcodec.decoders` raises
     resolve_backend.cache_clear()
+    torchcodec_status.cache_clear()
     try:
         with caplog.at_level(logging.DEBUG, logger="evovideo.data"):
             builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False)
@@ -132,6 +133,7 @@ def test_auto_backend_falls_back_to_pyav_with_one_log_line(video_bank, monkeypat
         assert len(lines) == 1 and "PyAV" in lines[0].getMessage(), [r.getMessage() for r in lines]
     finally:
         resolve_backend.cache_clear()
+        torchcodec_status.cache_clear()
 
 
 def test_ucf101_train_loader_is_seeded(ucf101_root):

@@ -23,7 +23,7 @@ PRETRAIN = {
 
 
 @pytest.mark.slow
-def test_evolve_end_to_end_and_rerun_continues(tmp_path, capsys):
+def test_evolve_end_to_end_and_rerun_continues(tmp_path, capsys, recwarn, caplog):
     (tmp_path / "pretrain.yaml").write_text(yaml.safe_dump(PRETRAIN))
     recipe = {
         "pretrain": "pretrain.yaml", "population": 2, "tournament": 2, "generations": 2, "budget": 2, "seed": 0,
@@ -33,7 +33,14 @@ def test_evolve_end_to_end_and_rerun_continues(tmp_path, capsys):
         "out": str(tmp_path / "out"), "final_max_steps": 50,
     }
     (tmp_path / "evolve.yaml").write_text(yaml.safe_dump(recipe))
-    assert main(["evolve", "-c", str(tmp_path / "evolve.yaml")]) == 0
+    with caplog.at_level("INFO"):
+        assert main(["evolve", "-c", str(tmp_path / "evolve.yaml")]) == 0
+    # a user sees their run, not the frameworks' chatter; each candidate says how it is doing
+    noise = [str(w.message) for w in recwarn if "LightningCLI's args" in str(w.message) or "LeafSpec" in str(w.message)]
+    assert not noise, noise
+    logged = [r.getMessage() for r in caplog.records]
+    assert not [m for m in logged if "Tip:" in m], logged
+    assert any(m.startswith("g000c000: step 2/2") for m in logged), logged
     out = tmp_path / "out"
     lines = (out / "results.jsonl").read_text().splitlines()
     records = [json.loads(ln) for ln in lines[1:]]
@@ -79,3 +86,22 @@ def test_evolve_recipe_names_bad_fields(tmp_path):
     (tmp_path / "bad2.yaml").write_text("pretrain: x.yaml\nfitness: {nme: zipf}\n")
     with pytest.raises(ValueError, match="unknown fitness field.*nme"):
         EvolveRecipe.from_yaml(tmp_path / "bad2.yaml")
+
+
+def test_interrupted_evolve_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    """Ctrl-C: exit code 130 and a line saying the finished candidates are kept and how to go on."""
+    import evovideo.evolution.loop as loop
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "run_evolution", interrupted)
+    (tmp_path / "pretrain.yaml").write_text(yaml.safe_dump(PRETRAIN))
+    recipe = {"pretrain": "pretrain.yaml", "population": 2, "tournament": 2, "generations": 1, "budget": 2,
+              "fitness": {"name": "zipf", "args": {"k": 3},
+                          "data": {"class_path": "evovideo.lightning.SyntheticDataModule",
+                                   "init_args": {"num_videos_per_class": 4, **TINY_DATA}}},
+              "out": str(tmp_path / "out")}
+    (tmp_path / "evolve.yaml").write_text(yaml.safe_dump(recipe))
+    assert main(["evolve", "-c", str(tmp_path / "evolve.yaml")]) == 130
+    assert "run the same command again to continue" in capsys.readouterr().err
