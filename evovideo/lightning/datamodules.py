@@ -16,6 +16,7 @@ workers included) and ``SkippedFilesCallback`` logs the count.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 
 from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
 from evovideo.data.dataset import EpochSampler, ResumableDataLoader
+from evovideo.data.memo import SampleMemo
 from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
@@ -252,7 +254,12 @@ class SyntheticDataModule(VideoDataModule):
     UCF101-style group split (val and test = the split's test groups).  ``seed`` renders the
     videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
     to False: the motion classes are not mirror-invariant (a flipped MoveLeft is MoveRight,
-    clockwise becomes anticlockwise), so a flip would give a clip the wrong label."""
+    clockwise becomes anticlockwise), so a flip would give a clip the wrong label.
+
+    ``long_tail`` > 0 draws every fold's classes with Zipf frequencies of that exponent (see
+    ``evovideo.data.synthetic`` / the ``synthetic`` dataset).  ``memo_mb`` > 0 keeps up to that many
+    MB of built samples in a process-wide memo (``evovideo.data.memo``): an evolution's candidates
+    train with the same seed, hence on the same samples, and render and compute flow for them once."""
 
     dataset_name = "synthetic"
     num_classes = 10
@@ -283,6 +290,8 @@ class SyntheticDataModule(VideoDataModule):
         test_crops: int = 1,
         hflip: bool = False,
         sample_seed: int | None = None,
+        long_tail: float = 0.0,
+        memo_mb: int = 0,
     ) -> None:
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
@@ -292,10 +301,17 @@ class SyntheticDataModule(VideoDataModule):
         )
         self.num_classes = num_classes
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
-                               video_frames=video_frames, video_size=video_size, fps=fps, seed=seed)
+                               video_frames=video_frames, video_size=video_size, fps=fps, seed=seed,
+                               long_tail=long_tail)
+        self.memo_mb = memo_mb
 
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
         crops = self.test_crops if fold == "test" else 1
-        return DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
-                               clips_per_video=clips, crops_per_video=crops, **self._synthetic)
+        ds = DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
+                             clips_per_video=clips, crops_per_video=crops, **self._synthetic)
+        if self.memo_mb > 0:  # every sample is a pure function of these settings and its key
+            ident = dict(self._synthetic, builder=repr(sorted(self._builder_args.items())), fold=fold, split=self.split,
+                         clips=clips, crops=crops)
+            ds.memo = SampleMemo.shared(json.dumps(ident, sort_keys=True, default=str), self.memo_mb)
+        return ds
