@@ -6,6 +6,7 @@
   evovideo bench fitness ...                        every fitness on controlled feature sets
   evovideo bench tasks ...                          each ELo task's held-out pretext metric vs its baseline
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
+  evovideo bench evolution ...                      evolved lambdas vs single terms, hand-set, uniform, random
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "fitness": "evovideo.bench.fitness",
     "tasks": "evovideo.bench.tasks",
     "fewshot": "evovideo.bench.fewshot",
+    "evolution": "evovideo.bench.evolution",
 }
 
 
