@@ -268,7 +268,12 @@ def run_pretraining(
     cfg["seed_everything"] = seed
     if datamodule is not None:
         cfg.pop("data", None)
-    cli = build_cli(cfg, datamodule_required=datamodule is None)
+    try:
+        cli = build_cli(cfg, datamodule_required=datamodule is None)
+    except ValueError as err:  # LightningCLI wraps the model's errors; a recipe error stays one
+        if isinstance(err.__cause__, RecipeError):
+            raise err.__cause__ from None
+        raise
     dm = datamodule if datamodule is not None else cli.datamodule
     cli.model.check_data(dm)
     if not trainer.get("enable_progress_bar", True):  # e.g. evolution candidates: a few lines instead

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 
 from evovideo.data.memo import SampleMemo
@@ -59,3 +60,16 @@ def test_long_tailed_fold_is_a_zipf_subset_of_the_balanced_one():
         m = max(counts)
         assert counts == [max(1, round(m / (c + 1))) for c in range(4)] and counts[0] > counts[3]
         assert {r.path for r in t.records} <= {r.path for r in b.records}
+
+
+def test_refused_recipe_reaches_the_caller_as_recipe_error(tmp_path):
+    """The evolution scores a refused candidate +inf by catching RecipeError; LightningCLI wrapped it
+    in a plain ValueError, so the 'zero' mutation of the embedding term killed the whole run."""
+    from evovideo.tasks.base import RecipeError
+
+    recipe = copy.deepcopy(RECIPE)
+    recipe["model"]["init_args"].update(towers={"flow": "test_flow"}, distill={"flow:layer3": 0.5},
+                                        tasks={"flow-rgb/cross_modal_embedding": 0.0, "rgb/reconstruction": 1.0})
+    recipe["data"]["init_args"] = {**TINY, "modalities": ["rgb", "flow"]}
+    with pytest.raises(RecipeError, match="trained by no active task"):
+        run_pretraining(recipe, root_dir=tmp_path)
