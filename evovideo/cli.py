@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "fewshot": ("evovideo.commands.fewshot", "N-way K-shot evaluation of an encoder"),
     "finetune": ("evovideo.commands.finetune", "fine-tune + multi-view test on several official splits: mean ± std"),
     "push": ("evovideo.commands.push", "save a trained student (safetensors + config + card) and upload it to the Hub"),
+    "flow": ("evovideo.commands.flow", "optical flow once per video: evovideo flow precompute -c <recipe> --out DIR"),
     "bench": ("evovideo.commands.bench", "benchmarks: data loading, training step, zipf, few-shot"),
     "doctor": ("evovideo.commands.doctor", "versions, decoders and devices of this machine (paste it into a bug report)"),
 }

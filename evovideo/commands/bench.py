@@ -7,6 +7,7 @@
   evovideo bench tasks ...                          each ELo task's held-out pretext metric vs its baseline
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
   evovideo bench evolution ...                      evolved lambdas vs single terms, hand-set, uniform, random
+  evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "tasks": "evovideo.bench.tasks",
     "fewshot": "evovideo.bench.fewshot",
     "evolution": "evovideo.bench.evolution",
+    "memory": "evovideo.bench.memory",
 }
 
 

@@ -25,6 +25,7 @@ from evovideo.data.decode import (
     torchcodec_available,
     torchcodec_status,
 )
+from evovideo.data.flow_grid import PrecomputeReport, precompute_flow, video_flow
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
 from evovideo.registry import Registry
@@ -113,6 +114,9 @@ class _Subset:
 
 
 __all__ = [
+    "PrecomputeReport",
+    "precompute_flow",
+    "video_flow",
     "DATASETS",
     "ClipDataset",
     "ClipTiming",

@@ -167,6 +167,7 @@ class ClipDataset(Dataset):
             else:
                 starts = np.linspace(0.0, max(duration - window, 0.0), self.clips_per_video)
                 start = float(starts[clip_i])
+            start = self.builder.align(start)  # on the flow grid when flow is cached (every clip hits)
             sample = self.builder.build(reader, start, crop_i, rng)
         sample["label"] = torch.tensor(self._label(video), dtype=torch.int64)
         sample["video_index"] = torch.tensor(video, dtype=torch.int64)

@@ -8,7 +8,8 @@ covers the clip and its shifted copy.  Then::
 
     frames (T+Tf, h, w, 3) uint8, short side = resize
       -> rgb   (3, T, S, S)   crop/flip, normalised          -> gray (1, T, S, S)
-      -> flow  (2, T, S, S)   OpenCV on (frame, next frame), cached, same crop; in [-1, 1]
+      -> flow  (2, T, S, S)   OpenCV on (frame, next frame), same crop; in [-1, 1]; with a
+                              cache: the slice of the video's whole-grid flow (one file per video)
       -> rgb_future (3, Tf, S, S)
     audio (1, samples) -> audio / audio_shifted (1, n_mels, A) log-mel; zeros + has_audio False
 """
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 import torch
 
 from torchvision.transforms.v2 import functional as F
@@ -28,8 +31,10 @@ from evovideo.models.base import KINETICS_MEAN, KINETICS_STD, MODALITIES
 from evovideo.modalities import (
     ClipCrop,
     FlowCache,
+    FlowGrid,
     default_resize,
     FlowSettings,
+    compute_flow,
     gray_stats,
     log_mel,
     normalize,
@@ -38,6 +43,7 @@ from evovideo.modalities import (
     to_float_clip,
     to_gray,
 )
+from evovideo.modalities.flow_cache import slice_entry
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class SampleBuilder:
         std: tuple[float, ...] = KINETICS_STD,
         flow: FlowSettings | None = None,
         flow_cache_dir: str | Path | None = None,
+        flow_cache_max_gb: float | None = None,
         sample_rate: int = 16000,
         n_mels: int = 64,
         win_ms: float = 25.0,
@@ -107,7 +114,9 @@ class SampleBuilder:
         self.mean, self.std = tuple(mean), tuple(std)
         self.gray_mean, self.gray_std = gray_stats(self.mean, self.std)
         self.flow = flow or FlowSettings()
-        self.flow_cache = FlowCache(flow_cache_dir) if flow_cache_dir else None
+        max_bytes = None if flow_cache_max_gb is None else int(flow_cache_max_gb * 1e9)
+        self.flow_cache = FlowCache(flow_cache_dir, max_bytes) if flow_cache_dir else None
+        self.flow_grid = FlowGrid(self.timing.step, self.resize)
         self.sample_rate, self.n_mels, self.win_ms, self.hop_ms = sample_rate, n_mels, win_ms, hop_ms
         self.crop = ClipCrop(size, train=train, num_crops=num_crops, hflip=hflip)
         self.train = train
@@ -116,6 +125,14 @@ class SampleBuilder:
     def wants_audio(self) -> bool:
         return "audio" in self.modalities or self.audio_shift > 0
 
+    def align(self, start: float) -> float:
+        """With a flow cache, clips start on the flow grid (``k * step``, rounded down) so every
+        clip's flow is a slice of its video's cached entry; otherwise ``start`` unchanged."""
+        if self.flow_cache is None or "flow" not in self.modalities:
+            return start
+        step = self.timing.step
+        return float(np.floor(start / step + 1e-6)) * step
+
     def build(self, reader: VideoReader, start: float, crop_index: int = 0, rng: random.Random | None = None) -> dict:
         """The sample of the clip starting at ``start``; train draws come from ``rng`` (default
         ``random.Random(0)``: the process-wide RNG is never used)."""
@@ -123,14 +140,17 @@ class SampleBuilder:
         t = self.timing
         times = t.times(start)
         want_flow = "flow" in self.modalities
-        if not want_flow and not reader.resizes_while_converting:
-            return self._build_crop_first(reader, times, start, crop_index, rng)
-        frames, nexts = reader.frames_at(times, self.resize, with_next=want_flow)  # (T+Tf, h, w, 3)
+        flow = self._cached_flow(reader, times) if want_flow and self.flow_cache is not None else None
+        need_next = want_flow and flow is None  # no cache, or a cache that cannot store: per clip
+        if not need_next and not reader.resizes_while_converting:
+            return self._build_crop_first(reader, times, start, crop_index, rng, flow)
+        frames, nexts = reader.frames_at(times, self.resize, with_next=need_next)  # (T+Tf, h, w, 3)
+        if nexts is not None:
+            flow = compute_flow(frames[: t.num_frames], nexts[: t.num_frames], self.flow)
         box = self.crop.choose(frames.shape[1], frames.shape[2], crop_index, rng)
-        return self._finish(reader, frames, nexts, box, times, start, rng,
-                            crop=lambda x: self._crop_frames(x, box))
+        return self._finish(reader, frames, flow, box, start, rng, crop=lambda x: self._crop_frames(x, box))
 
-    def _build_crop_first(self, reader: VideoReader, times, start: float, crop_index: int, rng) -> dict:
+    def _build_crop_first(self, reader: VideoReader, times, start: float, crop_index: int, rng, flow) -> dict:
         """Full-size frames: crop the region the resized crop would cover, then resize only it."""
         frames, _ = reader.frames_at(times, None)  # (T+Tf, H, W, 3)
         H, W = frames.shape[1:3]
@@ -144,9 +164,9 @@ class SampleBuilder:
             x = F.resize(x[:, y0:y1, x0:x1].permute(0, 3, 1, 2), [self.size, self.size], antialias=True)
             return (F.horizontal_flip(x) if flip else x).permute(0, 2, 3, 1)
 
-        return self._finish(reader, frames, None, box, times, start, rng, crop=crop)
+        return self._finish(reader, frames, flow, box, start, rng, crop=crop)
 
-    def _finish(self, reader, frames, nexts, box, times, start, rng, *, crop) -> dict:
+    def _finish(self, reader, frames, flow, box, start, rng, *, crop) -> dict:
         t = self.timing
         sample: dict = {}
         # crop the uint8 frames first, then convert: fewer pixels to turn into floats
@@ -157,8 +177,8 @@ class SampleBuilder:
             sample["gray"] = normalize(to_gray(to_float_clip(clip)), self.gray_mean, self.gray_std)
         if t.future_frames:
             sample["rgb_future"] = normalize_uint8(crop(frames[t.num_frames:]), self.mean, self.std)
-        if nexts is not None:
-            sample["flow"] = self.crop.apply(self._flow(reader, times, frames, nexts), box, is_flow=True)
+        if flow is not None:  # (2, T, h, w) -> (2, T, S, S)
+            sample["flow"] = self.crop.apply(flow, box, is_flow=True)
         if self.wants_audio:
             sample.update(self._audio(reader, start, rng))
         return sample
@@ -167,15 +187,26 @@ class SampleBuilder:
         """(T, h, w, 3) uint8 -> (T, S, S, 3) uint8 with the clip's crop (and flip)."""
         return self.crop.apply(frames.permute(3, 0, 1, 2), box).permute(1, 2, 3, 0)
 
-    def _flow(self, reader: VideoReader, times, frames, nexts) -> torch.Tensor:
-        n = self.timing.num_frames
-        a, b = frames[:n], nexts[:n]
-        if self.flow_cache is None:
-            from evovideo.modalities import compute_flow
+    def _cached_flow(self, reader: VideoReader, times) -> torch.Tensor | None:
+        """The clip's flow ``(2, T, h, w)`` from its video's cache entry (computing and storing the
+        whole video on a miss); None when the clip is off the grid or the cache cannot store."""
+        n, cache, grid = self.timing.num_frames, self.flow_cache, self.flow_grid
+        first = grid.index(times[0])
+        if first is None:
+            return None
+        key = FlowCache.key(reader.path, grid, self.flow)
+        flow = cache.load(key, first, n)
+        if flow is not None and tuple(flow.shape[-2:]) == resized_shape(reader.info.height, reader.info.width, grid.resize):
+            cache.count_hit()
+            return flow
+        cache.count_miss()
+        if not cache.writable:
+            return None
+        from evovideo.data.flow_grid import video_flow
 
-            return compute_flow(a, b, self.flow)
-        key = FlowCache.key(reader.path, times[:n], tuple(a.shape[1:3]), self.flow)
-        return self.flow_cache.get_or_compute(key, a, b, self.flow)
+        entry = video_flow(reader, grid, self.flow)  # (N, 2, h, w) int8
+        cache.store(key, entry)
+        return slice_entry(entry, first, n)
 
     def _audio(self, reader: VideoReader, start: float, rng: random.Random) -> dict:
         sr, clip = self.sample_rate, self.timing.clip_sec

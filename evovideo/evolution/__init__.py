@@ -1,7 +1,7 @@
 """Loss evolution (ELo): search the loss weights lambda with a tournament GA and a fitness.
 
     from evovideo.evolution import FITNESS, zipf_fitness
-    score = zipf_fitness(features, k=100, s=1.0).kl          # unsupervised, lower is better
+    score = zipf_fitness(features, k=100, s=1.0).score       # unsupervised, lower is better
     FITNESS.list()                                           # ['knn', 'zipf']
 
 The search (``TournamentSearch``) only proposes and ranks lambda vectors (ask/tell); runners
@@ -11,7 +11,15 @@ killed run continues where it stopped.  ``evovideo evolve`` ties them together.
 from evovideo.evolution.fitness import FITNESS, Fitness, FitnessResult
 from evovideo.evolution.kmeans import KMeansResult, kmeans
 from evovideo.evolution.knn import KNNFitness, knn_accuracy
-from evovideo.evolution.zipf import ZipfFitness, ZipfScore, kl_to_zipf, zipf_fitness, zipf_prior
+from evovideo.evolution.zipf import (
+    ZipfFitness,
+    ZipfScore,
+    fit_zipf_exponent,
+    kl_to_zipf,
+    score_clustering,
+    zipf_fitness,
+    zipf_prior,
+)
 from evovideo.evolution.genome import SearchSpace
 from evovideo.evolution.search import Candidate, TournamentSearch
 from evovideo.evolution.results import ResultsFile
@@ -37,7 +45,9 @@ __all__ = [
     "KNNFitness",
     "ZipfFitness",
     "ZipfScore",
+    "fit_zipf_exponent",
     "kl_to_zipf",
+    "score_clustering",
     "kmeans",
     "knn_accuracy",
     "zipf_fitness",

@@ -23,7 +23,7 @@ LOCAL_DIR_PREFIX = "local-dir:"
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def _refuse_bare(name: str) -> None:
+def refuse_bare(name: str) -> None:
     """Raise for a bare string that looks like a path or a repo id, naming the prefix to use."""
     looks_like_path = (
         Path(name).expanduser().exists()
@@ -113,7 +113,7 @@ def from_pretrained(
         if revision is not None:
             raise ValueError(f"revision= applies to '{HF_HUB_PREFIX}' repos; zoo entry '{name}' pins its own")
         return create_pretrained(name, cache_dir=cache_dir, token=token, local_files_only=local_files_only)
-    _refuse_bare(name)
+    refuse_bare(name)
     from evovideo.models.registry import MODELS
 
     if name in MODELS:

@@ -1,5 +1,6 @@
 from evovideo.lightning.pretrain import PretrainModule, run_pretraining  # noqa: E402  (issue 4)
 from evovideo.lightning.datamodules import (  # noqa: E402,F401  (issue 3)
+    FlowCacheCallback,
     FolderDataModule,
     HMDB51DataModule,
     KineticsDataModule,

@@ -51,8 +51,13 @@ class VideoDataModule(pl.LightningDataModule):
         size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
-        flow_method: tvl1 (as in the paper, slow), farneback or dis (fast).
-        flow_cache_dir: flow is computed once per (file, clip, settings) and stored here.
+        flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
+            dis (fast).
+        flow_cache_dir: flow is computed once per video, on the clip grid (every ``stride``
+            frames), and stored here (one int8 file per video; None: per clip, not stored).
+            Clips then start on that grid, so every clip's flow is read from its video's file.
+            Fill it up front with ``evovideo flow precompute -c <recipe>``.
+        flow_cache_max_gb: store no more flow once the cache folder holds this much (None: no limit).
         backend: decoder: pyav, torchcodec, or auto (TorchCodec when it is installed and loads,
             else PyAV).
         hflip: mirror half of the train clips at random (default True; the synthetic set's
@@ -81,6 +86,7 @@ class VideoDataModule(pl.LightningDataModule):
         flow_method: str = "tvl1",
         flow_bound: float = 20.0,
         flow_cache_dir: str | None = str(DEFAULT_FLOW_CACHE),
+        flow_cache_max_gb: float | None = None,
         sample_rate: int = 16000,
         n_mels: int = 64,
         win_ms: float = 25.0,
@@ -113,6 +119,7 @@ class VideoDataModule(pl.LightningDataModule):
             size=size, resize=resize, future_frames=future_frames, audio_shift=audio_shift,
             mean=tuple(mean), std=tuple(std), flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
+            flow_cache_max_gb=flow_cache_max_gb,
             sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
         )
         self.datasets: dict[str, ClipDataset] = {}
@@ -248,6 +255,30 @@ class SkippedFilesCallback(pl.Callback):
         self._log(trainer, pl_module)
 
 
+class FlowCacheCallback(pl.Callback):
+    """Log ``data/flow_cache_hits`` / ``data/flow_cache_misses`` (train clips, all loader workers,
+    this rank) every epoch, and both in one line when training ends.  After ``evovideo flow
+    precompute`` with the run's settings, misses stay 0."""
+
+    @staticmethod
+    def _cache(trainer: pl.Trainer):
+        dm = trainer.datamodule
+        ds = dm.datasets.get("train") if isinstance(dm, VideoDataModule) else None
+        return ds.builder.flow_cache if ds is not None else None
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        cache = self._cache(trainer)
+        if cache is not None:
+            pl_module.log("data/flow_cache_hits", float(cache.hits))
+            pl_module.log("data/flow_cache_misses", float(cache.misses))
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        cache = self._cache(trainer)
+        if cache is not None:
+            log.info("flow cache %s: %d hits, %d misses (train clips, rank %d)", cache.root, cache.hits, cache.misses,
+                     trainer.global_rank)
+
+
 class SyntheticDataModule(VideoDataModule):
     """The built-in synthetic set (``evovideo.data.synthetic.SyntheticVideos``), rendered in
     memory and run through the same sample pipeline; no files, no network.  ``split`` picks the
@@ -284,6 +315,7 @@ class SyntheticDataModule(VideoDataModule):
         audio_shift: float = 0.0,
         flow_method: str = "farneback",
         flow_cache_dir: str | None = None,
+        flow_cache_max_gb: float | None = None,
         n_mels: int = 64,
         val_clips: int = 1,
         test_clips: int = 2,
@@ -296,7 +328,8 @@ class SyntheticDataModule(VideoDataModule):
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
             size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
-            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir, n_mels=n_mels,
+            audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
+            flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
         )
         self.num_classes = num_classes

@@ -54,6 +54,10 @@ class PretrainModule(pl.LightningModule):
         lr, weight_decay: AdamW.
         warmup_steps: linear warm-up, then cosine decay to 0 over the run.
         seed: seeds the per-step random draws of the tasks (shuffles), so resumed runs match.
+        checkpointing: encoders whose layers are recomputed in backward instead of stored
+            (activation checkpointing), by modality: ``[rgb]`` (the student), ``[flow, gray]``,
+            ... Every forward of that encoder in the step is checkpointed, the tasks' extra
+            forwards too.  Saves memory for about one more forward of compute; same results.
         export_dir: where the student is saved after ``fit`` (default ``<log dir>/student``).
     """
 
@@ -70,6 +74,7 @@ class PretrainModule(pl.LightningModule):
         warmup_steps: int = 0,
         seed: int = 0,
         export_dir: str | None = None,
+        checkpointing: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -91,11 +96,23 @@ class PretrainModule(pl.LightningModule):
             if m in teachers:
                 log.warning("%s tower: frozen pretrained teacher %s (no active task trains it)", m, teachers[m])
         self._warned_all_masked = False
+        for m in checkpointing or ():
+            if m not in self.encoders:
+                raise RecipeError(f"checkpointing: no '{m}' encoder in this recipe; encoders: {', '.join(self.encoders)}")
+            self.encoders[m].set_grad_checkpointing(True)
         if "rgb" in plan.frozen:
             log.warning("no active term reads the student (rgb): it will not change; terms: %s", ", ".join(plan.weights))
         log.info("pretraining %s with towers %s; terms: %s", student,
                  {m: n for m, n in plan.encoder_names.items() if m != "rgb"} or "none",
                  ", ".join(f"{k}={w}" for k, w in plan.weights.items()))
+
+    def train(self, mode: bool = True) -> "PretrainModule":
+        """Train mode, except the frozen towers: a frozen teacher runs in eval mode (BatchNorm with
+        its running statistics, which are then not overwritten by the pretraining batches)."""
+        super().train(mode)
+        for m in self.plan.frozen:
+            self.encoders[m].eval()
+        return self
 
     def _build_task(self, spec: TermSpec) -> torch.nn.Module:
         kwargs = self.plan.task_args.get(spec.key, {})
@@ -129,7 +146,7 @@ class PretrainModule(pl.LightningModule):
             encoder, taps, wanted = self.encoders[m], {}, self.plan.taps.get(m, ())
             x = batch[m]  # (B, C, T, H, W); audio (B, 1, F, T)
             for name, layer in encoder.named_layers():
-                x = layer(x)
+                x = encoder.run_layer(layer, x)
                 if name in wanted:
                     taps[name] = x
             out[m] = Features(fmap=x, pooled=encoder.pool(x), taps=taps)  # pooled: (B, D)

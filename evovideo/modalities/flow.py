@@ -1,26 +1,25 @@
-"""Optical flow between consecutive frames, computed with OpenCV and cached on disk.
+"""Optical flow between consecutive frames, computed with OpenCV (cached per video by
+:mod:`evovideo.modalities.flow_cache`).
 
-Methods: ``tvl1`` (Dual TV-L1, ``cv2.optflow``, as in the ELo paper; slow), ``farneback`` and
-``dis`` (fast).  Flow is clipped to ``[-bound, bound]`` pixels and divided by ``bound`` so it lies
-in [-1, 1]; the cache stores it as int8 (1/127 steps).  OpenCV (``opencv-contrib-python-headless``, which
-has ``cv2.optflow``) is a dependency of evovideo.
+Methods: ``tvl1`` (Dual TV-L1, ``cv2.optflow``; slow: 0.73 CPU-s per frame pair at 256x340),
+``farneback`` and ``dis`` (fast: 13 ms per pair), and on a GPU ``raft_small`` / ``raft_large``
+(torchvision RAFT from weights on disk, never downloaded: :mod:`evovideo.modalities.raft`).  The ELo paper does not say which flow
+algorithm it used (not confirmed; TV-L1 is the classic choice of its time, so it is the
+default).  Flow is clipped to ``[-bound, bound]`` pixels and divided by ``bound`` so it lies in
+[-1, 1]; the cache stores it as int8 (1/127 steps).  OpenCV (``opencv-contrib-python-headless``,
+which has ``cv2.optflow``) is a dependency of evovideo.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
 
-FLOW_METHODS = ("tvl1", "farneback", "dis")
+FLOW_METHODS = ("tvl1", "farneback", "dis", "raft_small", "raft_large")  # raft_*: GPU, local weights only
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,14 @@ class FlowSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def key_dict(self) -> dict:
+        """What decides the flow values (the cache key): ``to_dict`` less RAFT's device / batch."""
+        from evovideo.modalities.raft import RUNTIME_PARAMS
+
+        d = self.to_dict()
+        d["params"] = {k: v for k, v in d["params"].items() if k not in RUNTIME_PARAMS}
+        return d
 
 
 def _cv2():
@@ -73,6 +80,11 @@ def _make_flow_fn(settings: FlowSettings):
 
 def compute_flow(frames: torch.Tensor, next_frames: torch.Tensor, settings: FlowSettings) -> torch.Tensor:
     """(T, H, W, 3) uint8 frames and the frame after each -> (2, T, H, W) float32 in [-1, 1]."""
+    if settings.method.startswith("raft"):
+        from evovideo.modalities.raft import raft_flow
+
+        f = raft_flow(frames, next_frames, settings.method, settings.params).permute(1, 0, 2, 3)  # (2, T, H, W)
+        return (f / settings.bound).clamp(-1.0, 1.0).contiguous()
     cv2 = _cv2()
     fn = _make_flow_fn(settings)
     out = np.empty((2, frames.shape[0], frames.shape[1], frames.shape[2]), np.float32)
@@ -83,61 +95,3 @@ def compute_flow(frames: torch.Tensor, next_frames: torch.Tensor, settings: Flow
         f = fn(a, b)  # (H, W, 2): dx, dy
         out[:, t] = np.moveaxis(f, -1, 0)
     return torch.from_numpy(np.clip(out / settings.bound, -1.0, 1.0))
-
-
-class FlowCache:
-    """Flow of one clip stored once under ``root``, keyed by file identity + clip + settings.
-
-    The key hashes the file's absolute path, size and modification time, the clip's frame times,
-    the frame size and the ``FlowSettings``; changing any of them computes (and stores) anew.
-    Writes are atomic (temp file + rename), so several loader workers can share one folder.
-    """
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.hits = 0
-        self.misses = 0
-
-    @staticmethod
-    def key(source: str, times: list[float], size: tuple[int, int], settings: FlowSettings) -> str:
-        ident: dict = {"source": source}
-        path = Path(source)
-        if path.is_file():
-            st = path.stat()
-            ident = {"source": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-        ident.update(times=[round(float(t), 4) for t in times], size=list(size), settings=settings.to_dict())
-        return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
-
-    def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npy"
-
-    def load(self, key: str) -> torch.Tensor | None:
-        p = self.path(key)
-        try:
-            arr = np.load(p)
-        except (OSError, ValueError):
-            return None
-        self.hits += 1
-        return torch.from_numpy(arr.astype(np.float32) / 127.0)
-
-    def store(self, key: str, flow: torch.Tensor) -> None:
-        p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        q = np.round(flow.numpy() * 127.0).astype(np.int8)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, q)
-            os.replace(tmp, p)
-        except OSError as err:
-            log.warning("could not write the flow cache file %s: %s", p, err)
-            Path(tmp).unlink(missing_ok=True)
-
-    def get_or_compute(self, key: str, frames: torch.Tensor, next_frames: torch.Tensor, settings: FlowSettings) -> torch.Tensor:
-        flow = self.load(key)
-        if flow is not None:
-            return flow
-        self.misses += 1
-        flow = compute_flow(frames, next_frames, settings)
-        self.store(key, flow)
-        return torch.from_numpy(np.round(flow.numpy() * 127.0).astype(np.float32) / 127.0)

@@ -94,6 +94,7 @@ class Encoder(nn.Module):
     input_config: InputConfig = InputConfig()
     num_features: int
     feature_info: list[FeatureInfo]
+    grad_checkpointing: bool = False
 
     def __init__(self, num_classes: int = 0, drop_rate: float = 0.0) -> None:
         super().__init__()
@@ -118,10 +119,23 @@ class Encoder(nn.Module):
                 return info.num_chs
         raise KeyError(f"unknown layer '{name}' for {type(self).__name__}; known: {', '.join(self.feature_layers)}")
 
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each named layer in backward instead of keeping its activations (timm's
+        name for it; see :mod:`evovideo.models.checkpointing`).  Outputs are unchanged."""
+        self.grad_checkpointing = enable
+
+    def run_layer(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """One named layer, checkpointed when ``set_grad_checkpointing`` is on and autograd records."""
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            from evovideo.models.checkpointing import checkpoint_layer
+
+            return checkpoint_layer(layer, x)
+        return layer(x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         # (B, C, T, H, W) -> (B, num_features, t, h, w)   [audio: (B, 1, F, T) -> (B, D, f, t)]
         for _, layer in self.named_layers():
-            x = layer(x)
+            x = self.run_layer(layer, x)
         return x
 
     def forward_intermediates(
@@ -136,7 +150,7 @@ class Encoder(nn.Module):
             )
         out: dict[str, torch.Tensor] = {}
         for name, layer in self.named_layers():
-            x = layer(x)
+            x = self.run_layer(layer, x)
             if name in wanted:
                 out[name] = x
                 if len(out) == len(wanted):

@@ -61,6 +61,10 @@ def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> Encoder:
     ``create_model("hf-hub:ORG/NAME")`` / ``create_model("local-dir:/path")`` (always pretrained).
     Pretrained models come back in eval mode; ``num_classes`` then replaces the head.
     """
+    from evovideo.hub.resolve import refuse_bare
+
+    if ":" not in name:  # prefixed names (and unknown prefixes) are judged by the zoo below
+        refuse_bare(name)  # a path or repo id without its prefix: the error names the prefix to type
     if pretrained or "." in name or ":" in name:
         from evovideo.models.zoo import create_tagged
 

@@ -17,6 +17,7 @@ from evovideo.tasks.base import (
     time_dim,
 )
 from evovideo.tasks.distill import Distiller, DistillSpec, parse_distill_term
+from evovideo.tasks.gather import ddp_mean_gradient, gather_with_grad
 
 # Importing a task module registers its tasks.
 from evovideo.tasks import contrastive, generative, temporal  # noqa: E402,F401  isort: skip
@@ -31,6 +32,8 @@ __all__ = [
     "TaskInputs",
     "TermSpec",
     "check_weight",
+    "ddp_mean_gradient",
+    "gather_with_grad",
     "parse_distill_term",
     "parse_task_term",
     "time_dim",

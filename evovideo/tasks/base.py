@@ -89,6 +89,11 @@ class Task(nn.Module):
         """Batch keys this task reads (the data must produce them)."""
         return tuple(modalities)
 
+    @classmethod
+    def taps(cls, modalities: Sequence[str], args: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+        """Intermediate layers this task reads (``Features.taps``), given its ``task_args``."""
+        return {}
+
     def forward(self, inputs: TaskInputs) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 

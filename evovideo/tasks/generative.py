@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from evovideo.models.base import Encoder
 from evovideo.tasks.base import TASKS, VIDEO_MODALITIES, Task, TaskInputs, audio_mask, masked_loss
@@ -11,9 +12,30 @@ from evovideo.tasks.heads import MapDecoder, upsampling_stages
 from evovideo.tasks.losses import l2_loss
 
 
-def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int, context: int = 0) -> MapDecoder:
-    return MapDecoder(encoder.num_features, out_chans, spatial_dims=2 if modality == "audio" else 3, hidden=hidden,
-                      stages=upsampling_stages(encoder), context=context)
+SKIP = "layer2"  # the earlier layer the decoders also read (None: the last map alone)
+
+
+def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int, skip: str | None,
+             context: int = 0) -> MapDecoder:
+    in_chs = encoder.num_features + (encoder.layer_channels(skip) if skip else 0)
+    return MapDecoder(in_chs, out_chans, spatial_dims=2 if modality == "audio" else 3, hidden=hidden,
+                      stages=upsampling_stages(encoder, skip), context=context)
+
+
+def decoder_input(features, skip: str | None) -> torch.Tensor:
+    """The last map alone, or (``skip``) the earlier tap with the last map upsampled onto it and
+    concatenated: (B, D + D_skip, t', h', w') at the tap's resolution (a U-Net-like shortcut: the
+    1x2x2 last map of the tiny student cannot say where things are)."""
+    if not skip:
+        return features.fmap
+    tap = features.taps[skip]
+    up = F.interpolate(features.fmap, size=tap.shape[2:], mode="nearest")
+    return torch.cat([up, tap], 1)
+
+
+def _taps(modality: str, args) -> dict[str, tuple[str, ...]]:
+    skip = args.get("skip", SKIP)
+    return {modality: (skip,)} if skip else {}
 
 
 def last_slices(fmap: torch.Tensor, clip_frames: int, future_frames: int) -> torch.Tensor:
@@ -29,16 +51,23 @@ def last_slices(fmap: torch.Tensor, clip_frames: int, future_frames: int) -> tor
 class Reconstruction(Task):
     """``m/reconstruction``: decode the input of modality ``m`` from its tower's last feature map."""
 
-    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64) -> None:
+    def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
+                 skip: str | None = SKIP) -> None:
         super().__init__(modalities, encoders)
         (m,) = self.modalities
-        self.decoder = _decoder(encoders[m], m, encoders[m].input_config.in_chans, hidden)
+        self.skip = skip
+        self.decoder = _decoder(encoders[m], m, encoders[m].input_config.in_chans, hidden, skip)
+
+    @classmethod
+    def taps(cls, modalities, args):
+        return _taps(modalities[0], args)
 
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         (m,) = self.modalities
         target = inputs.batch[m]  # (B, C, T, H, W); audio (B, 1, F, T)
         keep = audio_mask(inputs.batch, self.modalities, target.shape[0])  # clips without audio are left out
-        return masked_loss(l2_loss, self.decoder(inputs.features[m].fmap, target.shape[2:]), target, keep)
+        pred = self.decoder(decoder_input(inputs.features[m], self.skip), target.shape[2:])
+        return masked_loss(l2_loss, pred, target, keep)
 
 
 @TASKS.register("future_prediction")
@@ -47,22 +76,31 @@ class FuturePrediction(Task):
     ``<m>_future``, ``(B, C, Tf, H, W)``; the data module makes it when asked for future frames).
 
     Time-aligned: the decoder reads the feature map's last time slices (:func:`last_slices`).
-    With ``condition_on_last=True`` (default) the decoder also sees the clip's last frame, so the
-    scene comes from there and the encoder's features have to supply what a single frame cannot:
-    the motion (without it, a 1x2x2 feature map could not beat copying the last frame)."""
+    With ``condition_on_last=True`` (default) the decoder also sees the clip's last frame and
+    predicts the change from it (``future = last frame + decoder(...)``): the scene comes from that
+    frame and the encoder's features have to supply what a single frame cannot, the motion.  (A
+    1x2x2 feature map alone cannot beat copying the last frame; measured with the frame as an
+    input but no residual, 300 steps: L2 0.253 against copy-last's 0.276.)"""
 
     def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
-                 condition_on_last: bool = True) -> None:
+                 condition_on_last: bool = True, skip: str | None = SKIP) -> None:
         super().__init__(modalities, encoders)
         (m,) = self.modalities
         chans = encoders[m].input_config.in_chans
-        self.condition_on_last = condition_on_last
-        self.decoder = _decoder(encoders[m], m, chans, hidden, context=chans if condition_on_last else 0)
+        self.condition_on_last, self.skip = condition_on_last, skip
+        self.decoder = _decoder(encoders[m], m, chans, hidden, skip, context=chans if condition_on_last else 0)
+
+    @classmethod
+    def taps(cls, modalities, args):
+        return _taps(modalities[0], args)
 
     def predict(self, fmap: torch.Tensor, clip: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
         """(B, D, t, h, w) features of ``clip`` (B, C, T, H, W) -> (B, C, *size) future frames."""
-        last = clip[:, :, -1:] if self.condition_on_last else None
-        return self.decoder(last_slices(fmap, clip.shape[2], size[0]), size, context=last)
+        if not self.condition_on_last:
+            return self.decoder(last_slices(fmap, clip.shape[2], size[0]), size)
+        last = clip[:, :, -1:]  # (B, C, 1, H, W)
+        change = self.decoder(last_slices(fmap, clip.shape[2], size[0]), size, context=last)
+        return last.expand(-1, -1, size[0], -1, -1) + change  # the last frame, moved: a residual
 
     @classmethod
     def check_modalities(cls, modalities: Sequence[str]) -> None:
@@ -76,7 +114,8 @@ class FuturePrediction(Task):
     def forward(self, inputs: TaskInputs) -> torch.Tensor:
         (m,) = self.modalities
         target = inputs.batch[f"{m}_future"]  # (B, C, Tf, H, W)
-        return l2_loss(self.predict(inputs.features[m].fmap, inputs.batch[m], target.shape[2:]), target)
+        fmap = decoder_input(inputs.features[m], self.skip)
+        return l2_loss(self.predict(fmap, inputs.batch[m], target.shape[2:]), target)
 
 
 @TASKS.register("cross_modal_transfer")
@@ -92,12 +131,16 @@ class CrossModalTransfer(Task):
     arity = "directed"
 
     def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
-                 standardize: bool = True) -> None:
+                 standardize: bool = True, skip: str | None = SKIP) -> None:
         super().__init__(modalities, encoders)
-        self.standardize = standardize
+        self.standardize, self.skip = standardize, skip
         a, b = self.modalities
         out_chans = {"rgb": 3, "flow": 2, "gray": 1}[b]
-        self.decoder = _decoder(encoders[a], a, out_chans, hidden)
+        self.decoder = _decoder(encoders[a], a, out_chans, hidden, skip)
+
+    @classmethod
+    def taps(cls, modalities, args):
+        return _taps(modalities[0], args)
 
     @classmethod
     def check_modalities(cls, modalities: Sequence[str]) -> None:
@@ -117,4 +160,4 @@ class CrossModalTransfer(Task):
         if self.standardize:
             dims = [0, *range(2, target.dim())]
             target = (target - target.mean(dims, keepdim=True)) / target.std(dims, keepdim=True).clamp_min(1e-6)
-        return l2_loss(self.decoder(inputs.features[a].fmap, target.shape[2:]), target)
+        return l2_loss(self.decoder(decoder_input(inputs.features[a], self.skip), target.shape[2:]), target)

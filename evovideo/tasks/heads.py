@@ -9,17 +9,17 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def upsampling_stages(encoder: nn.Module) -> int:
-    """x2 stages from the encoder's last feature map back to its input's spatial size: log2 of
-    its largest spatial stride, measured by one forward of its example input (eval mode, no grad,
-    so BatchNorm statistics are not touched)."""
+def upsampling_stages(encoder: nn.Module, layer: str | None = None) -> int:
+    """x2 stages from the encoder's last feature map (or ``layer``'s) back to its input's spatial
+    size: log2 of its largest spatial stride, measured by one forward of its example input (eval
+    mode, no grad, so BatchNorm statistics are not touched)."""
     cfg = encoder.input_config
     example = cfg.example_input(1) if cfg.modality == "audio" else cfg.example_input(1)[:, :, : max(2, min(cfg.num_frames, 4))]
     was_training = encoder.training
     encoder.eval()
     try:
         with torch.no_grad():
-            fmap = encoder.forward_features(example)
+            fmap = encoder.forward_features(example) if layer is None else encoder.forward_intermediates(example, [layer])[layer]
     finally:
         encoder.train(was_training)
     ratio = max(i / f for i, f in zip(example.shape[-2:], fmap.shape[-2:]))

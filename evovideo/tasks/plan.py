@@ -24,12 +24,17 @@ class TermPlan:
     distill: list[DistillSpec]
     encoder_names: dict[str, str]  # modality -> registered encoder ("rgb" is the student)
     feature_modalities: tuple[str, ...]  # towers run once per step
-    taps: dict[str, tuple[str, ...]]  # modality -> layers tapped for distillation
+    taps: dict[str, tuple[str, ...]]  # modality -> layers tapped for distillation and the tasks' decoders
     batch_keys: tuple[str, ...]
     frozen: tuple[str, ...]  # encoders no active term sends a gradient to
     task_args: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def check_layers(self, encoders: Mapping[str, Encoder]) -> None:
+        for m, layers in self.taps.items():
+            unknown = [layer for layer in layers if layer not in encoders[m].feature_layers]
+            if unknown and not any(d.modality == m or m == "rgb" for d in self.distill):
+                raise RecipeError(f"task_args: {self.encoder_names[m]} has no layer '{unknown[0]}' to decode from (skip=); "
+                                  f"known: {', '.join(encoders[m].feature_layers)}")
         for d in self.distill:
             for m, layer in ((d.modality, d.tower_layer), ("rgb", d.student_layer)):
                 known = encoders[m].feature_layers
@@ -135,6 +140,9 @@ def make_plan(
         grad_mods |= set(fm)
         keys += cls.batch_keys(s.modalities)
     taps: dict[str, list[str]] = {}
+    for s in active:
+        for m, layers in TASKS.get(s.task).taps(s.modalities, task_args.get(s.key, {})).items():
+            taps.setdefault(m, []).extend(layers)
     for d in active_d:
         feature_mods += ["rgb", d.modality]
         grad_mods.add("rgb")

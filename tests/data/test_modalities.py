@@ -8,7 +8,7 @@ import torch
 
 from evovideo.data import ClipDataset, SampleBuilder, VideoRecord, open_video
 from evovideo.lightning import SyntheticDataModule, UCF101DataModule
-from evovideo.modalities import FlowCache, FlowSettings, log_mel, num_audio_frames
+from evovideo.modalities import FlowCache, FlowGrid, FlowSettings, log_mel, num_audio_frames
 
 from data_layouts import BACKENDS, SMALL
 
@@ -57,7 +57,9 @@ def test_future_frames_follow_the_clip(video_bank):
     assert torch.allclose(torch.cat([s["rgb"], s["rgb_future"]], dim=1), full["rgb"])
 
 
-def test_flow_cache_hit_and_key(video_bank, tmp_path):
+def test_flow_cache_one_entry_per_video_and_key(video_bank, tmp_path):
+    """One file per (video, grid, settings); a clip at any grid start reads it; any setting
+    change is a new key; the clip's start time is not part of the key."""
     rec = [VideoRecord(str(video_bank["mp4"]))]
 
     def builder(**kw):
@@ -65,27 +67,44 @@ def test_flow_cache_hit_and_key(video_bank, tmp_path):
                              train=False, flow_cache_dir=tmp_path, **kw)
 
     b1 = builder(flow=FlowSettings("tvl1"))
-    ds = ClipDataset(rec, b1, train=False)
+    ds = ClipDataset(rec, b1, train=False, clips_per_video=3, backend="pyav")
     first = ds[0]["flow"]
     assert (b1.flow_cache.misses, b1.flow_cache.hits) == (1, 0)
-    again = ds[0]["flow"]
-    assert (b1.flow_cache.misses, b1.flow_cache.hits) == (1, 1)
-    assert torch.equal(first, again)
-    files = sorted(tmp_path.rglob("*.npy"))
-    assert len(files) == 1
-    # any setting change -> a new key, a new file
+    assert torch.equal(first, ds[0]["flow"])
+    ds[1], ds[2]  # other starts of the same video: the same entry
+    assert (b1.flow_cache.misses, b1.flow_cache.hits) == (1, 3)
+    assert len(sorted(tmp_path.rglob("*.npy"))) == 1
+    # the cached slice is the clip's own flow (quantised to 1/127)
+    plain = SampleBuilder(modalities=["flow"], num_frames=3, stride=1, frame_rate=8.0, size=16, resize=16,
+                          train=False, flow=FlowSettings("tvl1"))
+    for i in range(3):
+        direct = ClipDataset(rec, plain, train=False, clips_per_video=3, backend="pyav")
+        start = ds.builder.align(float(torch.linspace(0, 1, 3)[i]))  # any grid start
+        with open_video(rec[0].path, "pyav") as r:
+            cached = ds.builder.build(r, start)["flow"]
+            ref = direct.builder.build(r, start)["flow"]
+        assert (cached - ref).abs().max() <= 0.5 / 127 + 1e-6
     for kw in (dict(flow=FlowSettings("farneback")), dict(flow=FlowSettings("tvl1", bound=10.0))):
         b = builder(**kw)
-        ClipDataset(rec, b, train=False)[0]
+        ClipDataset(rec, b, train=False, backend="pyav")[0]
         assert b.flow_cache.misses == 1 and b.flow_cache.hits == 0
     b = SampleBuilder(modalities=["flow"], num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, train=False,
                       flow_cache_dir=tmp_path, flow=FlowSettings("tvl1"))
-    ClipDataset(rec, b, train=False)[0]
-    assert b.flow_cache.misses == 1
-    assert len(sorted(tmp_path.rglob("*.npy"))) == 4
-    key = FlowCache.key(rec[0].path, [0.0, 0.125], (16, 16), FlowSettings("dis"))
-    assert key != FlowCache.key(rec[0].path, [0.0, 0.125], (16, 18), FlowSettings("dis"))
-    assert key != FlowCache.key(rec[0].path, [0.125, 0.25], (16, 16), FlowSettings("dis"))
+    ClipDataset(rec, b, train=False, backend="pyav")[0]
+    assert b.flow_cache.hits == 1  # fewer frames per clip: same grid, same entry
+    assert len(sorted(tmp_path.rglob("*.npy"))) == 3
+    grid = FlowGrid(0.125, 16)
+    key = FlowCache.key(rec[0].path, grid, FlowSettings("dis"))
+    assert key != FlowCache.key(rec[0].path, FlowGrid(0.125, 18), FlowSettings("dis"))
+    assert key != FlowCache.key(rec[0].path, FlowGrid(0.25, 16), FlowSettings("dis"))
+
+
+def test_train_starts_lie_on_the_flow_grid_only_with_a_cache(tmp_path):
+    kw = dict(modalities=["rgb", "flow"], num_frames=4, stride=2, frame_rate=25.0, size=16)
+    cached = SampleBuilder(flow_cache_dir=tmp_path, **kw)
+    assert cached.align(0.0) == 0.0 and cached.align(0.17) == pytest.approx(0.16) and cached.align(0.16) == pytest.approx(0.16)
+    assert SampleBuilder(**kw).align(0.17) == 0.17
+    assert SampleBuilder(flow_cache_dir=tmp_path, **{**kw, "modalities": ["rgb"]}).align(0.17) == 0.17
 
 
 def test_flow_flip_negates_x():

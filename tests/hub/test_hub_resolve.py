@@ -33,9 +33,11 @@ def test_pretrained_model_takes_a_new_head_but_not_other_arguments(student, tmp_
     [("my-org/elo-r2plus1d", "hf-hub:my-org/elo-r2plus1d"), ("./runs/student", "local-dir:./runs/student"),
      ("/abs/path/student", "local-dir:/abs/path/student"), ("runs/a/b", "local-dir:runs/a/b")],
 )
-def test_bare_path_or_repo_id_is_refused_with_the_prefix_to_use(name: str, prefix: str) -> None:
+@pytest.mark.parametrize("load", [evovideo.from_pretrained, evovideo.create_model])
+def test_bare_path_or_repo_id_is_refused_with_the_prefix_to_use(name: str, prefix: str, load) -> None:
+    """Both entry points refuse alike (create_model('./runs/x') said "unknown model ''" before)."""
     with pytest.raises(ValueError, match="say so explicitly") as err:
-        evovideo.from_pretrained(name)
+        load(name)
     assert f"'{prefix}'" in str(err.value)
 
 

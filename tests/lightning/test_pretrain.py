@@ -78,8 +78,11 @@ def test_distilling_from_a_tower_no_task_trains_is_refused_without_a_pretrained_
     assert module.plan.frozen == ("flow",)
     assert torch.equal(module.encoders["flow"].stem[0].weight, teacher.stem[0].weight)  # the teacher's weights
     assert not any(p.requires_grad for p in module.encoders["flow"].parameters())
+    module.train()
+    assert not module.encoders["flow"].training and module.student.training  # the teacher runs in eval mode
     torch.stack(list(module.compute_losses(make_batch()).values())).sum().backward()
     assert all(p.grad is not None for p in module.student.parameters())
+    assert torch.equal(module.encoders["flow"].stem[1].running_mean, teacher.stem[1].running_mean)
     # a tower that a task trains may be distilled from without a teacher
     PretrainModule(towers=TOWERS, tasks={"flow/arrow_of_time": 1.0}, distill={"flow:layer3": 1.0})
 

@@ -61,3 +61,17 @@ def test_paper_scale_recipe_validates_without_building_or_reading():
     assert len(plan.tasks) == 10 and len(plan.distill) == 4
     assert cfg["data"]["class_path"] == "evovideo.lightning.FolderDataModule"
     plan.check_data(FolderDataModule(**cfg["data"]["init_args"]))  # constructor only: nothing is read
+
+
+def test_paper_scale_recipe_reads_precomputed_flow_and_fits_its_gpus():
+    """Flow from the precomputed cache, SyncBatchNorm and checkpointing on (issue 16)."""
+    from evovideo.lightning.pretrain import load_recipe
+
+    cfg = load_recipe(RECIPE.parent / "elo_r2plus1d_50_k400.yaml")
+    data = cfg["data"]["init_args"]
+    assert data["flow_cache_dir"] and data["flow_cache_max_gb"] > 0
+    assert cfg["trainer"]["sync_batchnorm"] is True
+    assert set(cfg["model"]["init_args"]["checkpointing"]) == {"rgb", "flow", "gray", "audio"}
+    assert any(c["class_path"] == "evovideo.lightning.FlowCacheCallback" for c in cfg["trainer"]["callbacks"])
+    header = (RECIPE.parent / "elo_r2plus1d_50_k400.yaml").read_text().split("seed_everything")[0]
+    assert "NOT confirmed" in header and "not measured" in header

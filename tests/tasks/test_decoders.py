@@ -20,7 +20,7 @@ def test_reconstruction_decoder_paints_finer_than_the_feature_map(encoders):
     1x1 convolutions + trilinear upsampling of a 2x2 map (the old decoder: MSE stayed ~ the target's
     variance).  Fitting the decoder alone to one fixed feature map must get well below it."""
     torch.manual_seed(0)
-    task = TASKS.create("reconstruction", modalities=("rgb",), encoders=encoders)
+    task = TASKS.create("reconstruction", modalities=("rgb",), encoders=encoders, skip=None)
     cells = (torch.arange(32) // 8)
     board = ((cells[:, None] + cells[None, :]) % 2).float() * 2 - 1  # (32, 32) in {-1, 1}
     target = board.expand(1, 3, 8, 32, 32).contiguous()
@@ -40,7 +40,7 @@ def test_future_is_predicted_from_the_last_time_slices(encoders):
     """Future frame 1 follows the clip's last frames: the first time slice of the feature map must
     not move the prediction (the old decoder stretched the clip's time axis onto the future)."""
     torch.manual_seed(0)
-    task = TASKS.create("future_prediction", modalities=("rgb",), encoders=encoders).eval()
+    task = TASKS.create("future_prediction", modalities=("rgb",), encoders=encoders, skip=None).eval()
     clip = torch.randn(2, 3, 8, 32, 32)
     batch = {"rgb": clip, "rgb_future": torch.randn(2, 3, 2, 32, 32)}
     fmap = torch.randn(2, 48, 4, 2, 2)

@@ -56,9 +56,11 @@ def test_task_forward_backward(key, kwargs, encoders):
     assert set(cls.batch_keys(spec.modalities)) <= set(batch)
     encoders.zero_grad()
     features = {}
+    taps = cls.taps(spec.modalities, kwargs)
     for m in cls.feature_modalities(spec.modalities):
         fmap = encoders[m].forward_features(batch[m])
-        features[m] = Features(fmap=fmap, pooled=encoders[m].pool(fmap))
+        tapped = encoders[m].forward_intermediates(batch[m], taps[m]) if taps.get(m) else {}
+        features[m] = Features(fmap=fmap, pooled=encoders[m].pool(fmap), taps=tapped)
     loss = task(TaskInputs(batch, features, encoders, torch.Generator().manual_seed(0)))
     assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
     loss.backward()

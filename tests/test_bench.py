@@ -1,0 +1,28 @@
+"""The benchmark commands run end to end on tiny settings (their numbers are in the README)."""
+from __future__ import annotations
+
+import pytest
+
+from evovideo.cli import main
+
+
+def test_bench_fitness_ranks_structure_above_random_and_collapse(capsys):
+    assert main(["bench", "fitness", "--k", "8", "--per-class", "30", "--dim", "32", "--seeds", "0"]) == 0
+    rows = {line.split("|")[1].strip(): line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert rows["zipf"].rstrip().endswith("| yes |") and rows["knn"].rstrip().endswith("| yes |")
+
+
+def test_bench_zipf_compares_faiss_and_scikit_learn(capsys):
+    pytest.importorskip("faiss", reason="faiss-cpu not installed: pip install 'evovideo[bench]'")
+    pytest.importorskip("sklearn", reason="scikit-learn not installed: pip install 'evovideo[bench]'")
+    assert main(["bench", "zipf", "--n", "2000", "--dim", "16", "--k", "5", "--iters", "3",
+                 "--precision", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "faiss-cpu Kmeans" in out and "scikit-learn KMeans" in out and "auto = " in out
+
+
+@pytest.mark.slow
+def test_bench_tasks_runs_a_term_in_eval_mode(capsys):
+    assert main(["bench", "tasks", "--steps", "2", "--videos-per-class", "2", "--batch-size", "4",
+                 "--terms", "rgb/temporal_order"]) == 0
+    assert "| rgb/temporal_order | accuracy (pos + neg) |" in capsys.readouterr().out
