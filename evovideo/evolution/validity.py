@@ -86,3 +86,29 @@ def plot_validity(records: Sequence[dict[str, Any]], path: Any, measure: str = "
     ax.set_title("fitness validity (Spearman of −fitness vs labelled)")
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def rescore(out_dir: Any, fitness: Any, steps: int, long_tail: float = 0.0) -> list[dict[str, Any]]:
+    """Records of a finished run re-scored with another ``fitness`` from the features each candidate
+    saved at ``steps`` (``<out>/candidates/<id>/steps<N>/fitness_features.pt``); ``long_tail`` = s > 0
+    scores only the Zipf-frequency subset of the (balanced) fitness set, the labelled measure
+    (kNN accuracy) staying the one of the whole set.  Feed the result to :func:`fitness_validity`."""
+    from pathlib import Path
+
+    import torch
+
+    from evovideo.data import long_tailed
+    from evovideo.eval.features import FeatureSet
+    from evovideo.evolution.knn import knn_accuracy
+
+    out = []
+    for path in sorted(Path(out_dir, "candidates").glob(f"*/steps{steps}/fitness_features.pt")):
+        fs = FeatureSet.load(path)
+        keep = list(range(len(fs.labels)))
+        if long_tail > 0:
+            keep = long_tailed(keep, fs.labels.tolist(), long_tail)
+        idx = torch.tensor(keep)
+        result = fitness(fs.features[idx])
+        out.append({"id": path.parents[1].name, "score": result.score, "steps": steps,
+                    "metrics": {**result.metrics, "knn_accuracy": knn_accuracy(fs.features, fs.labels)}})
+    return out

@@ -80,3 +80,28 @@ def test_distill_layers_and_halving_in_the_recipe(tmp_path):
     assert r.halving_rungs() == ([10, 30], 0.5)
     with pytest.raises(ValueError, match="rungs"):
         dataclasses.replace(r, halving={"steps": [1]}).halving_rungs()
+
+
+def test_rescore_long_tailed_subset_from_saved_features(tmp_path):
+    import torch
+
+    from evovideo.eval.features import FeatureSet
+    from evovideo.evolution.validity import rescore
+
+    labels = torch.arange(4).repeat_interleave(8)
+    for i, noise in enumerate((0.05, 0.5, 2.0, 8.0)):  # less noise: tighter classes, higher kNN accuracy
+        g = torch.Generator().manual_seed(i)
+        feats = torch.eye(16)[labels] + noise * torch.randn(32, 16, generator=g)
+        FeatureSet(feats, labels, [str(j) for j in range(32)], {}).save(
+            tmp_path / "candidates" / f"c{i}" / "steps5" / "fitness_features.pt")
+    seen = []
+
+    def fitness(x):
+        seen.append(len(x))
+        return FitnessResult(score=float(x.std(0).mean()), metrics={})
+
+    recs = rescore(tmp_path, fitness, steps=5, long_tail=1.0)
+    assert seen == [8 + 4 + 3 + 2] * 4  # the Zipf subset of 8 per class (s=1)
+    assert [r["id"] for r in recs] == ["c0", "c1", "c2", "c3"]
+    assert recs[0]["metrics"]["knn_accuracy"] > recs[3]["metrics"]["knn_accuracy"]
+    assert fitness_validity(recs)["all candidates"]["n"] == 4
