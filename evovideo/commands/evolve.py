@@ -60,6 +60,7 @@ def _with_backend(spec: dict, backend: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.candidate import PretrainEvaluator
+    from evovideo.evolution.checks import check_recipe, check_settings
     from evovideo.evolution.genome import SearchSpace
     from evovideo.evolution.loop import run_evolution, search_header
     from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
@@ -75,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
                       ("num_cpus", "num_cpus"), ("gpus_per_candidate", "gpus_per_candidate")):
         if getattr(args, flag) is not None:
             runner_cfg[key] = getattr(args, flag)
+    recipe = dataclasses.replace(recipe, runner=runner_cfg)
 
+    check_settings(recipe)  # every setting checked before a file is read, written or trained on
     base = recipe.base_recipe()
+    check_recipe(recipe, base)
     candidate_base = recipe.candidate_recipe(base)  # what each candidate trains (the written recipe keeps `base`)
     if "data" in candidate_base:
         candidate_base["data"] = _with_backend(candidate_base["data"], args.backend)

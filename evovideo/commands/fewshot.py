@@ -9,6 +9,15 @@ Examples:
   evovideo fewshot --encoder local-dir:runs/demo/student --dataset synthetic
   evovideo fewshot --encoder r2plus1d_18 --dataset ucf101 --root /data/UCF101 --classes test_classes.txt
 
+--protocol NAME evaluates on a published few-shot split (evovideo/eval/protocols/README.md):
+hmdb51-arn and ucf101-arn ship their meta-test classes; kinetics100-cmn, ssv2-100-cmn and
+ssv2-100-otam are defined by their video list, passed with --video-list. A protocol draws 10,000
+episodes unless --episodes says otherwise.
+  evovideo fewshot --encoder hf-hub:ORG/NAME --protocol hmdb51-arn --root /data/HMDB51
+  evovideo fewshot --encoder hf-hub:ORG/NAME --protocol ucf101-arn --root /data/UCF101 --video-list testlist03.txt
+
+Support and query of an episode never come from one source video (UCF101 group, HMDB51 title).
+
 --probes adds kNN and linear-probe accuracy on the official split (train list -> test list, all
 classes), from features extracted and cached the same way.
 
@@ -36,22 +45,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--encoder", required=True,
       help="registry name (random init), hf-hub:ORG/NAME, local-dir:/path or a zoo entry arch.tag")
     p("--revision", help="Hub revision (branch, tag or commit) for hf-hub: encoders")
-    p("--dataset", choices=EVAL_DATASETS, default="synthetic",
-      help="hmdb51/ucf101: official layouts; folder: root/<class>/<videos>; synthetic: built-in (default)")
+    p("--dataset", choices=EVAL_DATASETS, default=None,
+      help="hmdb51/ucf101: official layouts; folder: root/<class>/<videos>; synthetic: built-in "
+           "(default; with --protocol: the protocol's dataset)")
     p("--root", help="dataset root folder (not needed for synthetic)")
     p("--videos-per-class", type=int, default=20, help="synthetic only: videos rendered per class (default 20)")
     p("--data-seed", type=int, default=0,
-      help="synthetic only: the seed that renders the videos (default 0; pretraining recipes render seed 0, "
-           "so pass another seed to evaluate on clips no model has seen)")
+      help="synthetic only: the seed that renders the videos (default 0), from the set's evaluation seed stream: "
+           "never a clip any pretraining run rendered, whatever its seed")
     p("--split", type=int, default=1, help="official split whose class list is read (ucf101/hmdb51)")
     p("--way", type=int, default=5, help="classes per episode (default 5)")
     p("--shot", type=int, nargs="+", default=[1, 5], help="support videos per class; several allowed (default 1 5)")
     p("--query", type=int, default=15, help="query videos per class and episode (default 15)")
-    p("--episodes", type=int, default=1000, help="episodes per shot (default 1000; 95%% CI ~ ±1 point)")
+    p("--episodes", type=int, default=None,
+      help="episodes per shot (default 1000, 95%% CI ~ ±1 point; with --protocol 10000)")
     p("--seed", type=int, default=0, help="seeds the episodes and the random class split")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--classes", help="file with the meta-test class names, one per line")
     group.add_argument("--num-classes", type=int, help="seeded random choice of this many meta-test classes")
+    group.add_argument("--protocol", help="a published split: hmdb51-arn, ucf101-arn, kinetics100-cmn, ssv2-100-cmn, "
+                                          "ssv2-100-otam (classes and videos; see evovideo/eval/protocols/README.md)")
+    p("--video-list", help="with --protocol: the published '<class>/<video>' list (e.g. TRX's testlist03.txt); "
+                           "listed videos missing under --root are reported by name")
     p("--clips", type=int, default=1, help="temporal clips per video, features averaged (default 1)")
     p("--crops", type=int, default=1, help="spatial crops per clip, features averaged (default 1)")
     p("--frame-rate", type=float, default=None,
@@ -63,7 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--cache-dir", default=None, help="feature cache folder (default ~/.cache/evovideo/features)")
     p("--no-cache", action="store_true", help="always extract features, never read or write the cache")
     p("--probes", action="store_true",
-      help="also kNN (cosine, k=20, T=0.07) and a linear probe: train list -> test list of --split, all classes")
+      help="also kNN (cosine, k=20, T=0.07) and a linear probe: train list -> test list of --split, all classes; "
+           "the probe's C is chosen on 20%% of the train list (whole source videos), never on test")
     p("--out", help="output folder (default runs/fewshot/<encoder>-<dataset>)")
 
 
@@ -76,10 +92,13 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.eval.pipeline import fewshot_eval, probe_eval
     from evovideo.eval.videos import dataset_classes
 
+    selection = _protocol(args)  # also resolves args.dataset and args.episodes
     torch.manual_seed(args.seed)  # a registry name is a random init: same seed, same weights, same numbers
     encoder = load_encoder(args.encoder, revision=args.revision)
     names = dataset_classes(args.dataset, args.root, args.split)
-    if args.classes:
+    if selection is not None:
+        test_classes, source = selection.classes, f"protocol {args.protocol}: {selection.protocol.source}"
+    elif args.classes:
         test_classes = read_class_split(args.classes, names)
         source = f"from {args.classes}"
     else:
@@ -94,16 +113,18 @@ def run(args: argparse.Namespace) -> int:
         shots=args.shot, query=args.query, episodes=args.episodes, seed=args.seed, clips=args.clips,
         crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size, workers=args.workers,
         device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args), backend=args.backend,
+        video_keys=selection.video_keys if selection else None,
     )
     print(format_table({args.encoder: results}))
-    extra = {}
+    extra = {"protocol": selection.describe()} if selection else {}
     if args.probes:
         probes = extra["probes"] = probe_eval(encoder, args.dataset, root=args.root, split=args.split, clips=args.clips,
                             crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size,
                             workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
                             backend=args.backend)
         print(f"split {args.split}: {probes['train_videos']} train -> {probes['test_videos']} test videos, "
-              f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f}")
+              f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f} (C={probes['C']:g}, "
+              "chosen on held-out train videos)")
     write_results(out, {args.encoder: results}, features=fs,
                   config=vars(args) | {"test_classes": test_classes}, extra=extra)
     print(f"results: {out / 'results.json'}   plot: {out / 'fewshot.png'}")
@@ -139,12 +160,39 @@ def write_results(out: Path, runs: dict, *, features=None, config: dict | None =
     plot_accuracy_vs_shots(runs, out / "fewshot.png")
 
 
+def _protocol(args: argparse.Namespace):
+    """The protocol's classes and videos (None without --protocol); fills in --dataset and --episodes."""
+    if args.protocol is None:
+        if args.video_list:
+            raise ValueError("--video-list needs --protocol (the published split it belongs to)")
+        args.dataset, args.episodes = args.dataset or "synthetic", args.episodes or 1000
+        return None
+    from evovideo.eval.protocols import PROTOCOL_EPISODES, PROTOCOLS, select_protocol
+    from evovideo.eval.videos import dataset_records
+
+    if args.protocol not in PROTOCOLS:
+        raise ValueError(f"--protocol '{args.protocol}': unknown; known: {', '.join(PROTOCOLS)}")
+    want = PROTOCOLS[args.protocol].dataset
+    if args.dataset not in (None, want):
+        raise ValueError(f"--protocol {args.protocol} reads --dataset {want}, not '{args.dataset}'")
+    if not args.root:
+        raise ValueError(f"--protocol {args.protocol} needs --root (the {want} dataset folder)")
+    args.dataset, args.episodes = want, args.episodes or PROTOCOL_EPISODES
+    selection = select_protocol(args.protocol, dataset_records(want, args.root, args.split)[0],
+                                video_list=args.video_list)
+    if selection.missing:
+        shown = ", ".join(selection.missing[:20])
+        print(f"missing: {len(selection.missing)} listed video(s) are not under {args.root}: {shown}"
+              f"{' ...' if len(selection.missing) > 20 else ''} (all in results.json)")
+    return selection
+
+
 def _synthetic(args: argparse.Namespace):
     if args.dataset != "synthetic":
         return None
     from evovideo.data.synthetic import SyntheticVideos
 
-    return SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
+    return SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
 
 
 def _slug(text: str) -> str:

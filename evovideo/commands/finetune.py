@@ -1,8 +1,10 @@
 """Fine-tune and test on several official splits; report each, and mean ± std next to split 1.
 
-For each --folds split: `evovideo fit` with the recipe (checkpoint with the best val/acc_video
-kept), then the multi-view test of that checkpoint.  Results go to <out>/results.json and a
-table; each split's run (config, logs, checkpoints) to <out>/split<k>/.
+For each --folds split: `evovideo fit` with the recipe, then the multi-view test of the checkpoint
+with the best val/acc_video.  Validation is carved from the split's *training* list by source
+video (data.val_fraction, default 0.15); the test list never selects anything.  With
+data.val_fraction=0 the model of the last epoch is tested.  results.json says which, per split
+("selection"); each split's run (config, logs, checkpoints) goes to <out>/split<k>/.
 
 Examples:
   evovideo finetune -c recipes/finetune/ucf101.yaml --root /data/UCF101 --encoder hf-hub:ORG/NAME
@@ -54,9 +56,13 @@ def run(args: argparse.Namespace) -> int:
                          "--model.encoder", args.encoder, "--trainer.default_root_dir", str(run_dir),
                          "--data.backend", args.backend, *overrides],
                         run=True)
-        ckpt = getattr(cli.trainer.checkpoint_callback, "best_model_path", "") or None
-        tested = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt, verbose=False)
-        per_split[split] = {k: float(v) for k, v in tested[0].items()} | {"checkpoint": ckpt}
+        dm = cli.datamodule
+        validated = getattr(dm, "has_validation", True)
+        ckpt = (getattr(cli.trainer.checkpoint_callback, "best_model_path", "") or None) if validated else None
+        tested = cli.trainer.test(cli.model, datamodule=dm, ckpt_path=ckpt, verbose=False)
+        selection = dm.selection() if hasattr(dm, "selection") else "the data module's val fold"
+        per_split[split] = {k: float(v) for k, v in tested[0].items()} | {
+            "checkpoint": ckpt or "the weights after the last epoch", "selection": selection}
     summary = {m: dict(zip(("mean", "std"), mean_std([r[m] for r in per_split.values()])))
                for m in METRICS if all(m in r for r in per_split.values())}
     results = {"recipe": args.config, "encoder": args.encoder, "root": args.root, "overrides": args.set,

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--paper", action="store_true", help="the paper's exact definition: tau=1, raw features, no guard")
     p("--iters", type=int, default=20, help="k-means iterations (default 20)")
     p("--temperature", type=float, help="soft-assignment temperature (default: automatic, inertia / N)")
-    p("--seed", type=int, default=0, help="k-means seed")
+    p("--seed", type=int, default=0, help="seeds k-means and the random initialisation of a registry-name encoder "
+                                          "(so the same command gives the same score)")
     p("--precision", choices=("auto", "float32", "bfloat16", "int8"), default="auto",
       help="k-means matmul precision: auto (default: int8 only on CPUs with AVX512-VNNI/AMX, where it is the "
            "fastest; bfloat16 on GPUs and AVX512-BF16 CPUs; else float32: int8 measured 0.15x of scikit-learn "
@@ -90,18 +91,25 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.data import collate
     from evovideo.eval.encoder import load_encoder
     from evovideo.eval.features import extract_features
-    import torch
-
     from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
     from evovideo.evolution.zipf import PAPER, fit_zipf_exponent
     from evovideo.evolution.plots import plot_rank_size
 
+    import torch
+
+    if args.k is not None and args.k < 2:
+        raise SystemExit(f"--k {args.k}: the Zipf fitness needs k >= 2 clusters")
+    torch.manual_seed(args.seed)  # a registry name is a random initialisation: the same one every run
     encoder = load_encoder(args.encoder, revision=args.revision)
     dataset, classes = _videos(args, encoder)
+    k = args.k or classes or 100
+    videos = len(dataset.records)  # known before any feature is extracted
+    if k > videos:
+        raise SystemExit(f"--k {k}{'' if args.k else ' (the default)'} is more clusters than the {videos} videos of "
+                         f"--data {args.data}; give --k at most {videos} (about the number of classes you expect)")
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate)
     fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
                           total=len(loader), desc="features")
-    k = args.k or classes or 100
     if args.fit_s:
         if classes is None or bool((fs.labels < 0).any()):
             raise SystemExit("--fit-s needs labelled data (ucf101, hmdb51, synthetic); else pass --s")

@@ -26,6 +26,7 @@ from evovideo.data.decode import (
     torchcodec_status,
 )
 from evovideo.data.flow_grid import PrecomputeReport, precompute_flow, video_flow
+from evovideo.data.groups import carve_validation, holdout_mask, video_group, video_groups
 from evovideo.data.pipeline import ClipTiming, SampleBuilder
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
 from evovideo.registry import Registry
@@ -38,16 +39,34 @@ def _clips(records, builder: SampleBuilder, fold: str, **kw: Any) -> ClipDataset
     return ClipDataset(records, builder, **kw)
 
 
+def _official_fold(parse, root: str | Path, split: int, fold: str, val_fraction: float, val_seed: int) -> list:
+    """test: the official test list; train/val: the official training list, minus / only the
+    source-video groups held out for validation (``val_fraction`` of it; 0: no validation)."""
+    if fold == "test":
+        return parse(root, split, "test")[0]
+    train = parse(root, split, "train")[0]
+    if val_fraction <= 0:
+        if fold == "val":
+            parse(root, split, "val")  # raises: names the way out
+        return train
+    carved_train, val = carve_validation(train, val_fraction, val_seed)
+    return carved_train if fold == "train" else val
+
+
 @DATASETS.register("ucf101", labeled=True, num_classes=101)
-def ucf101(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
-    """UCF101 from its official layout (``ucfTrainTestlist/``), fold train|val|test of split 1-3."""
-    return _clips(parse_ucf101(root, split, fold)[0], builder, fold, **kw)
+def ucf101(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", val_fraction: float = 0.0,
+           val_seed: int = 0, **kw: Any) -> ClipDataset:
+    """UCF101 from its official layout (``ucfTrainTestlist/``), split 1-3; val is carved from the
+    training list by group ``gXX`` (``val_fraction``), never the test list."""
+    return _clips(_official_fold(parse_ucf101, root, split, fold, val_fraction, val_seed), builder, fold, **kw)
 
 
 @DATASETS.register("hmdb51", labeled=True, num_classes=51)
-def hmdb51(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", **kw: Any) -> ClipDataset:
-    """HMDB51 from its official layout (``testTrainMulti_7030_splits/``), split 1-3."""
-    return _clips(parse_hmdb51(root, split, fold)[0], builder, fold, **kw)
+def hmdb51(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str = "train", val_fraction: float = 0.0,
+           val_seed: int = 0, **kw: Any) -> ClipDataset:
+    """HMDB51 from its official layout (``testTrainMulti_7030_splits/``), split 1-3; val is carved
+    from the training list by source video (``val_fraction``), never the test list."""
+    return _clips(_official_fold(parse_hmdb51, root, split, fold, val_fraction, val_seed), builder, fold, **kw)
 
 
 @DATASETS.register("kinetics", labeled=True)
@@ -65,10 +84,13 @@ def folder(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str =
 @DATASETS.register("synthetic", labeled=True)
 def synthetic(
     builder: SampleBuilder, split: int = 1, fold: str = "train", num_videos_per_class: int = 8, num_classes: int = 10,
-    video_frames: int = 32, video_size: int = 64, fps: int = 16, seed: int = 0, long_tail: float = 0.0, **kw: Any,
+    video_frames: int = 32, video_size: int = 64, fps: int = 16, seed: int = 0, val_fraction: float = 0.0,
+    val_seed: int = 0, long_tail: float = 0.0, **kw: Any,
 ) -> InMemoryClipDataset:
     """The in-memory synthetic set (``evovideo.data.synthetic``), UCF101-style group splits:
-    split k tests groups 7k-6..7k (also for ``fold='val'``), the rest train.
+    split k tests groups 7k-6..7k, the rest train.  ``val_fraction`` > 0 carves val from the train
+    groups (for supervised selection); with 0, val is the test groups (unlabelled uses only: the
+    pretraining recipes' Zipf fitness), as before.
 
     ``long_tail`` = s > 0 draws the fold's classes with Zipf frequencies: class c (0-based, in
     ``MOTIONS`` order) keeps its first ``max(1, round(m * (c + 1) ** -s))`` clips of the fold, m being
@@ -80,7 +102,11 @@ def synthetic(
     kw.setdefault("train", fold == "train")
     ds = SyntheticVideos(num_videos_per_class, num_classes, video_frames, video_size, fps, seed=seed)
     test_groups = set(ucf101_split_groups(split))
-    idx = [i for i in range(len(ds)) if (ds.group_clip(i)[0] in test_groups) == (fold != "train")]
+    idx = [i for i in range(len(ds)) if (ds.group_clip(i)[0] in test_groups) == (fold == "test" or
+                                                                         (fold == "val" and val_fraction <= 0))]
+    if val_fraction > 0 and fold != "test":
+        held = holdout_mask([f"g{ds.group_clip(i)[0]:02d}" for i in idx], val_fraction, val_seed)
+        idx = [i for i, h in zip(idx, held) if h == (fold == "val")]
     if long_tail < 0:
         raise ValueError(f"long_tail={long_tail}: the Zipf exponent of the class frequencies must be >= 0 (0 = balanced)")
     if long_tail > 0:
@@ -128,6 +154,7 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "VideoRecord",
+    "carve_validation",
     "collate",
     "decode_video",
     "decode_window",
@@ -139,4 +166,6 @@ __all__ = [
     "torchcodec_available",
     "torchcodec_status",
     "DecoderUnavailable",
+    "video_group",
+    "video_groups",
 ]

@@ -14,7 +14,8 @@ any ``num_workers``.  ``dataset[i]`` with a plain int is key (i, epoch 0, seed 0
 
 A file that cannot be read or decoded never ends an epoch: it is named once in the log
 (``logging.warning``), counted in ``skipped`` (shared by all DataLoader workers), never decoded
-again, and the item is replaced by the next video's clip (which carries its own label and index).
+again, and the item is replaced by a clip of another video (which carries its own label and index), found
+from a start drawn from the item's key: a run of bad files does not hand all its samples to one neighbour.
 """
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ def sample_rng(key: SampleKey) -> random.Random:
     """The private RNG of one train sample: a pure function of (seed, epoch, index)."""
     state = np.random.SeedSequence([int(key.seed) & 0xFFFFFFFF, int(key.epoch), int(key.index)]).generate_state(2)
     return random.Random(int(state[0]) << 32 | int(state[1]))
+
+
+def replacement_offset(key: SampleKey, n: int) -> int:
+    """Where the search for a replacement of a bad video starts: a pure function of the key (so a
+    resumed run replaces it the same way), spread uniformly over the ``n`` videos."""
+    state = np.random.SeedSequence([int(key.seed) & 0xFFFFFFFF, int(key.epoch), int(key.index), 1]).generate_state(1)
+    return int(state[0]) % n
 
 
 class SkipTracker:
@@ -143,8 +151,11 @@ class ClipDataset(Dataset):
         video, view = divmod(key.index, self.views)
         rng = sample_rng(key) if self.train else None
         reasons: dict[str, int] = {}
-        for attempt in range(n):
-            v = (video + attempt) % n
+        offset = 0
+        for attempt in range(n + 1):  # the video, then all n from a start drawn from the key: a run of bad
+            if attempt == 1:          # files is not all replaced by the same next video
+                offset = replacement_offset(key, n)
+            v = video if attempt == 0 else (video + offset + attempt - 1) % n
             if self.tracker.is_skipped(v):
                 continue
             try:

@@ -74,13 +74,22 @@ class VideoInfo:
     has_audio: bool
 
 
+MAX_ASPECT = 4.0  # long side / short side after a resize; real videos stay below (32:9 is 3.56)
+
+
 def resized_shape(height: int, width: int, short_side: int | None) -> tuple[int, int]:
-    """(h, w) with the short side scaled to ``short_side`` (aspect kept); unchanged for None."""
+    """(h, w) with the short side scaled to ``short_side`` (aspect kept); unchanged for None.
+
+    The long side is capped at ``MAX_ASPECT`` x ``short_side``: a degenerate frame (a 128 x 2 strip
+    would become 36 x 2304) is squeezed instead, so one odd file cannot cost an epoch's worth of
+    resizing and optical flow.
+    """
     if not short_side:
         return height, width
+    cap = int(MAX_ASPECT * short_side)
     if height <= width:
-        return short_side, max(1, round(width * short_side / height))
-    return max(1, round(height * short_side / width)), short_side
+        return short_side, min(cap, max(1, round(width * short_side / height)))
+    return min(cap, max(1, round(height * short_side / width))), short_side
 
 
 class VideoReader:
@@ -252,11 +261,19 @@ def decode_video(path: str | Path, *, audio: bool = True) -> DecodedVideo:
         raise DecodeError(path, "the video stream has no decodable frames")
     wave, rate = (None, None)
     if audio:
-        wave, rate = _decode_audio(path)
-    return DecodedVideo(torch.from_numpy(np.stack(frames)), fps, wave, rate)
+        try:
+            wave, rate = _decode_audio(path)
+        except Exception as err:  # noqa: BLE001  (a damaged audio track: the same one error as the video)
+            raise DecodeError(path, f"audio: {_why(err)}") from err
+    try:
+        video = torch.from_numpy(np.stack(frames))
+    except ValueError as err:  # frames of different sizes (a stream that changes resolution mid-file)
+        raise DecodeError(path, f"frames of different sizes ({err})") from err
+    return DecodedVideo(video, fps, wave, rate)
 
 
 def _decode_audio(path: Path) -> tuple[torch.Tensor | None, int | None]:
+    """The first audio track, (channels, samples) float32, and its rate; PyAV errors propagate."""
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None, None

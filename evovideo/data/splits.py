@@ -45,6 +45,29 @@ def _is_video(p: Path) -> bool:
     return p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def videos_under(folder: Path) -> list[Path]:
+    """Every video file under ``folder`` (recursive, sorted).  Entries named like a video that are
+    not readable files (a dangling symlink, a folder called ``x.avi``) are named in one warning
+    instead of vanishing from the scan."""
+    vids, odd = [], []
+    for p in folder.rglob("*"):
+        if p.suffix.lower() not in VIDEO_EXTENSIONS:
+            continue
+        if p.is_file():
+            vids.append(p)
+        elif p.is_symlink() and not p.exists():
+            odd.append(f"{p} (a dangling symlink)")
+        elif p.is_dir():
+            odd.append(f"{p} (a folder)")
+        else:
+            odd.append(f"{p} (not a regular file)")
+    if odd:
+        shown = "; ".join(sorted(odd)[:5]) + (f"; and {len(odd) - 5} more" if len(odd) > 5 else "")
+        log.warning("%s: skipping %d entr%s named like a video that %s not a readable file: %s", folder, len(odd),
+                    "y" if len(odd) == 1 else "ies", "is" if len(odd) == 1 else "are", shown)
+    return sorted(vids)
+
+
 def _check_split(split: int) -> None:
     if split not in (1, 2, 3):
         raise ValueError(f"split must be 1, 2 or 3 (the official folds), got {split}")
@@ -53,6 +76,14 @@ def _check_split(split: int) -> None:
 def _check_fold(fold: str) -> None:
     if fold not in FOLDS:
         raise ValueError(f"fold must be one of {', '.join(FOLDS)}, got '{fold}'")
+
+
+def _check_official_fold(fold: str, dataset: str) -> None:
+    if fold == "val":
+        raise ValueError(f"{dataset} has no validation list, and its test list must not select a model: carve "
+                         "validation from the training list (evovideo.data.carve_validation; DataModule "
+                         "val_fraction > 0), or validate nothing and test the last checkpoint (val_fraction 0)")
+    _check_fold(fold)
 
 
 def _video_dir(root: Path, candidates: tuple[str, ...]) -> Path:
@@ -70,11 +101,12 @@ def _need(path: Path, what: str) -> Path:
 
 
 def parse_ucf101(root: str | Path, split: int = 1, fold: str = "train") -> tuple[list[VideoRecord], list[str]]:
-    """UCF101 records of ``fold`` for official ``split`` (1-3) and the 101 class names.
+    """UCF101 records of ``fold`` ('train' or 'test') for official ``split`` (1-3) and the 101 class names.
 
-    UCF101 has no validation list: ``fold='val'`` gives the test list (the common practice)."""
+    UCF101 has no validation list: carve one from the training list by group
+    (``evovideo.data.groups.carve_validation``), never use the test list to select a model."""
     _check_split(split)
-    _check_fold(fold)
+    _check_official_fold(fold, "UCF101")
     root = Path(root)
     lists = root / UCF101_SPLIT_DIR
     if not lists.is_dir():
@@ -106,10 +138,10 @@ def parse_ucf101(root: str | Path, split: int = 1, fold: str = "train") -> tuple
 
 
 def parse_hmdb51(root: str | Path, split: int = 1, fold: str = "train") -> tuple[list[VideoRecord], list[str]]:
-    """HMDB51 records of ``fold`` for official ``split`` (1-3): tag 1 = train, 2 = test
-    (also used for ``fold='val'``), 0 = unused; classes in sorted order."""
+    """HMDB51 records of ``fold`` ('train' or 'test') for official ``split`` (1-3): tag 1 = train,
+    2 = test, 0 = unused; classes in sorted order.  No validation list: see ``parse_ucf101``."""
     _check_split(split)
-    _check_fold(fold)
+    _check_official_fold(fold, "HMDB51")
     root = Path(root)
     lists = root / HMDB51_SPLIT_DIR
     if not lists.is_dir():
@@ -163,7 +195,7 @@ def parse_kinetics(root: str | Path, fold: str = "train") -> tuple[list[VideoRec
     index = {n: i for i, n in enumerate(names)}
     records = []
     for cls in classes:
-        vids = sorted(p for p in (fold_dir / cls).rglob("*") if _is_video(p))
+        vids = videos_under(fold_dir / cls)
         if not vids:
             raise FileNotFoundError(f"class folder {fold_dir / cls} is empty: expected video files (.mp4, ...)")
         records += [VideoRecord(str(p), index.get(cls, -1), cls) for p in vids]
@@ -203,9 +235,8 @@ def _kinetics_from_csv(root: Path, fold: str, csv_path: Path) -> tuple[list[Vide
     index = {n: i for i, n in enumerate(names)}
     fold_dir = _kinetics_fold_dir(root, fold)
     files: dict[str, Path] = {}
-    for p in fold_dir.rglob("*"):
-        if _is_video(p):
-            files.setdefault(p.stem, p)
+    for p in videos_under(fold_dir):
+        files.setdefault(p.stem, p)
     records, missing = [], 0
     for r in data:
         yt, t0, t1 = r["youtube_id"], int(float(r["time_start"])), int(float(r["time_end"]))
@@ -231,7 +262,7 @@ def scan_folder(root: str | Path) -> list[VideoRecord]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"missing folder {root}: expected a folder of video files")
-    vids = sorted(p for p in root.rglob("*") if _is_video(p))
+    vids = videos_under(root)
     if not vids:
         raise FileNotFoundError(f"no video files under {root}: expected files ending in {', '.join(VIDEO_EXTENSIONS)}")
     return [VideoRecord(str(p), -1, p.parent.name) for p in vids]

@@ -19,7 +19,10 @@ cross-modal embedding) have something to learn.
 
 Clip ``i`` is rendered from ``numpy.random.SeedSequence([seed, i])`` alone (three independent
 streams: motion, blob look, background), so any item can be made on its own and the same seed
-gives identical tensors.  Every clip has its own background: no two clips share a scene, whatever
+gives identical tensors.  ``stream="eval"`` renders from ``SeedSequence([seed, i],
+spawn_key=(EVAL_STREAM_KEY,))`` instead: a separate seed stream for evaluation sets, so an
+evaluation set never re-renders a pretraining clip, whatever the two seeds (the pretraining
+DataModules always render ``stream="pretrain"``).  Every clip has its own background: no two clips share a scene, whatever
 their class or group, so appearance carries no class signal and no group confound (a background
 shared within a group would make clips of *different* classes look alike, since the clips of one
 class all come from different groups; one shared within a class would be a shortcut).  Clips are
@@ -52,6 +55,8 @@ MOTIONS = (
 # Bump whenever the same arguments render different pixels or audio: caches of features computed on
 # the synthetic set (evovideo.eval.features) key on it.  2: every clip has its own background.
 RENDER_VERSION = 2
+STREAMS = ("pretrain", "eval")
+EVAL_STREAM_KEY = 1  # spawn key of the evaluation stream (the pretraining stream has none)
 NUM_GROUPS = 25  # UCF101: 25 groups per class; split k tests groups 7k-6 .. 7k
 PITCH_LOW_HZ, PITCH_OCTAVES = 220.0, 2.0
 
@@ -82,7 +87,11 @@ class SyntheticVideos(Dataset):
         sample_rate: int = 16000,
         seed: int = 0,
         noise: float = 0.01,
+        stream: str = "pretrain",
     ) -> None:
+        if stream not in STREAMS:
+            raise ValueError(f"stream '{stream}' is unknown; choose 'pretrain' (training sets) or 'eval' "
+                             "(evaluation sets: never the clips of any pretraining seed)")
         if not 1 <= num_classes <= len(MOTIONS):
             raise ValueError(f"num_classes={num_classes}: the synthetic set has 1..{len(MOTIONS)} motions")
         if num_videos_per_class < 1 or num_frames < 2:
@@ -97,6 +106,7 @@ class SyntheticVideos(Dataset):
         self.sample_rate = sample_rate
         self.seed = seed
         self.noise = noise
+        self.stream = stream
         self.classes = list(MOTIONS[:num_classes])
         # UCF101-style (group, clip) per position in the class, groups spread over 1..25
         groups = [j * NUM_GROUPS // num_videos_per_class + 1 for j in range(num_videos_per_class)]
@@ -138,8 +148,9 @@ class SyntheticVideos(Dataset):
         return index
 
     def _rngs(self, index: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-        """Independent (motion, look, background) generators of clip ``index``, from (seed, index) only."""
-        streams = np.random.SeedSequence([self.seed, self._check(index)]).spawn(3)
+        """Independent (motion, look, background) generators of clip ``index``, from (seed, index, stream) only."""
+        spawn_key = (EVAL_STREAM_KEY,) if self.stream == "eval" else ()
+        streams = np.random.SeedSequence([self.seed, self._check(index)], spawn_key=spawn_key).spawn(3)
         return tuple(np.random.default_rng(s) for s in streams)  # type: ignore[return-value]
 
 

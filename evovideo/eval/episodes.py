@@ -9,6 +9,10 @@ classifiers can process them in one batch::
     eps.query     # (E, way, query)
     eps.classes   # (E, way)        original class ids; position n in an episode is label n
 
+With ``groups`` (one source-video id per sample, see ``evovideo.data.groups``) no query of an
+episode shares a group with a support sample of its class: UCF101 clips cut from one video
+(same ``gXX``) are never support and query of one episode.
+
 The same ``labels``, arguments and ``seed`` give the same episodes (a private
 ``torch.Generator``; the global RNG is neither used nor changed).
 """
@@ -66,13 +70,16 @@ def sample_episodes(
     episodes: int,
     seed: int = 0,
     classes: Sequence[int] | None = None,
+    groups: Sequence[str] | None = None,
 ) -> Episodes:
     """Sample ``episodes`` N-way K-shot episodes from samples labelled ``labels``.
 
     Only classes in ``classes`` (default: every label present, negatives excluded) with at least
     ``shot + query`` samples are eligible; the others are skipped with one log line.  Each class
     of an episode gets exactly ``shot`` support and ``query`` query samples (balanced), drawn
-    without replacement so a query is never in the support.
+    without replacement so a query is never in the support.  With ``groups`` (one id per sample)
+    the support is drawn first and the queries only from the class's other groups; a class needs
+    at least two groups to be eligible.
     """
     if way < 1 or shot < 1 or query < 1 or episodes < 1:
         raise ValueError(
@@ -83,10 +90,13 @@ def sample_episodes(
     pool = sorted({int(c) for c in (labels[labels >= 0].unique().tolist() if classes is None else classes)})
     per_class = {c: torch.nonzero(labels == c).flatten() for c in pool}
     need = shot + query
-    eligible = [c for c in pool if per_class[c].numel() >= need]
+    group_ids = _group_ids(groups, len(labels))
+    eligible = [c for c in pool if per_class[c].numel() >= need
+                and (group_ids is None or group_ids[per_class[c]].unique().numel() >= 2)]
     if len(eligible) < len(pool):
         short = [c for c in pool if c not in eligible]
-        log.info("skipping %d class(es) with fewer than shot+query=%d samples: %s", len(short), need, short)
+        log.info("skipping %d class(es) with fewer than shot+query=%d samples%s: %s", len(short), need,
+                 " or a single source-video group" if group_ids is not None else "", short)
     if len(eligible) < way:
         raise ValueError(
             f"{way}-way {shot}-shot episodes with {query} queries per class need {way} classes with at "
@@ -103,10 +113,35 @@ def sample_episodes(
         chosen[e] = picked
         for n, c in enumerate(picked.tolist()):
             members = per_class[c]
-            order = members[torch.randperm(members.numel(), generator=gen)[:need]]
-            support[e, n] = order[:shot]
-            query_idx[e, n] = order[shot:]
+            if group_ids is None:
+                order = members[torch.randperm(members.numel(), generator=gen)[:need]]
+                support[e, n], query_idx[e, n] = order[:shot], order[shot:]
+            else:
+                support[e, n], query_idx[e, n] = _group_disjoint_draw(members, group_ids, shot, query, gen, c)
     return Episodes(support=support, query=query_idx, classes=chosen)
+
+
+def _group_ids(groups: Sequence[str] | None, n: int) -> torch.Tensor | None:
+    if groups is None:
+        return None
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries but labels has {n}; give one group id per sample")
+    index: dict[str, int] = {}
+    return torch.tensor([index.setdefault(g, len(index)) for g in groups], dtype=torch.long)
+
+
+def _group_disjoint_draw(members: torch.Tensor, group_ids: torch.Tensor, shot: int, query: int,
+                         gen: torch.Generator, cls: int, tries: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+    """``shot`` support samples drawn uniformly, then ``query`` queries from the other groups only."""
+    for _ in range(tries):
+        order = members[torch.randperm(members.numel(), generator=gen)]
+        sup = order[:shot]
+        rest = order[shot:]
+        rest = rest[~torch.isin(group_ids[rest], group_ids[sup])]
+        if rest.numel() >= query:
+            return sup, rest[:query]
+    raise ValueError(f"class {cls}: {tries} draws of {shot} support clip(s) left fewer than {query} queries from "
+                     "other source-video groups; lower --shot or --query")
 
 
 def read_class_split(path: str | Path, class_names: Sequence[str]) -> list[str]:

@@ -25,6 +25,8 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from evovideo.atomic import atomic_write
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "evovideo" / "features"
@@ -43,13 +45,11 @@ class FeatureSet:
         return int(self.features.shape[0])
 
     def save(self, path: str | Path) -> None:
-        """Write atomically (a reader never sees half a file)."""
+        """Write atomically and durably (fsync, then replace): a reader never sees half a file."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save({"features": self.features, "labels": self.labels, "names": self.names,
-                    "meta": json.dumps(self.meta)}, tmp)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: torch.save({"features": self.features, "labels": self.labels,
+                                                 "names": self.names, "meta": json.dumps(self.meta)}, f))
 
     @classmethod
     def load(cls, path: str | Path) -> "FeatureSet":
@@ -135,20 +135,50 @@ def extract_features(
 
 
 def cached_features(cache_dir: str | Path | None, key: str, compute: Callable[[], FeatureSet]) -> FeatureSet:
-    """Load ``<cache_dir>/<key>.pt`` if present, else ``compute()`` and store it (None: no cache)."""
+    """Load ``<cache_dir>/<key>.pt`` if present, else ``compute()`` and store it (None: no cache).
+
+    The cache is an optimisation, never a failure: an entry that cannot be read (unreadable, empty,
+    torn, not a feature file) is recomputed, and a cache that cannot be written (read-only folder or
+    HOME, full disk) is bypassed; each problem is warned about once per folder.
+    """
     if cache_dir is None:
         return compute()
     path = Path(cache_dir) / f"{key}.pt"
-    if path.is_file():
+    if path.exists():
         try:
             fs = FeatureSet.load(path)
             fs.meta["cache"] = "hit"
             log.info("features from cache %s", path)
             return fs
-        except Exception as err:  # noqa: BLE001 - a damaged cache entry is recomputed, not fatal
-            log.warning("ignoring unreadable feature cache %s (%s); recomputing", path, err)
+        except Exception as err:  # noqa: BLE001 - a damaged or unreadable entry is recomputed, not fatal
+            _warn_once(f"read:{path}", "ignoring unreadable feature cache entry %s (%s); recomputing", path,
+                       _why(err, path))
     fs = compute()
     fs.meta["cache"] = "miss"
-    fs.save(path)
+    try:
+        fs.save(path)
+    except OSError as err:
+        _warn_once(f"write:{path.parent}", "feature cache %s cannot be written (%s); continuing without caching "
+                   "(give --cache-dir a writable folder, or --no-cache)", path.parent, err)
+        return fs
     log.info("features cached at %s", path)
     return fs
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(what: str, msg: str, *args: object) -> None:
+    if what not in _warned:
+        _warned.add(what)
+        log.warning(msg, *args)
+
+
+def _why(err: BaseException, path: Path) -> str:
+    try:
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+    except OSError:
+        pass
+    first = str(err).strip().split(". ")[0].splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first[:160]}"

@@ -78,14 +78,18 @@ def evaluate_fewshot(
     seed: int = 0,
     classes: Sequence[int] | None = None,
     classifiers: Sequence[str] = ("prototypes", "logreg"),
+    groups: Sequence[str] | None = None,
 ) -> list[FewShotResult]:
-    """N-way K-shot accuracy of ``features`` (N, D) with ``labels`` (N,), one result per shot."""
+    """N-way K-shot accuracy of ``features`` (N, D) with ``labels`` (N,), one result per shot.
+
+    ``groups``: one source-video id per sample; support and query of a class never share one."""
     if features.shape[0] != len(labels):
         raise ValueError(f"features have {features.shape[0]} rows but labels have {len(labels)}")
     results = []
     for shot in shots:
         start = time.perf_counter()
-        eps = sample_episodes(labels, way=way, shot=shot, query=query, episodes=episodes, seed=seed, classes=classes)
+        eps = sample_episodes(labels, way=way, shot=shot, query=query, episodes=episodes, seed=seed, classes=classes,
+                              groups=groups)
         result = FewShotResult(way, shot, query, episodes, seed)
         for name in classifiers:
             result.accuracies[name] = classify_episodes(features, eps, name).tolist()

@@ -39,12 +39,14 @@ def video_features(
     cache_dir: str | Path | None = None,
     synthetic: Dataset | None = None,
     progress: bool = True,
+    video_keys: set[str] | None = None,
     backend: str = "auto",
 ) -> FeatureSet:
-    """Video-level features of every video of ``dataset`` (restricted to ``classes``), cached."""
+    """Video-level features of every video of ``dataset`` (restricted to ``classes`` and, given,
+    to the ``<class>/<stem>`` ``video_keys``), cached."""
     src = labelled_videos(dataset, encoder, root=root, split=split, clips=clips, crops=crops,
                           frame_rate=frame_rate, classes=list(classes) if classes else None, synthetic=synthetic,
-                          backend=backend)
+                          video_keys=video_keys, backend=backend)
     key = feature_cache_key(encoder, data=src.key["data"], preprocessing=src.key["preprocessing"])
     loader = src.loader(batch_size, workers)
     fs = cached_features(cache_dir, key, lambda: extract_features(
@@ -67,11 +69,16 @@ def fewshot_eval(
     seed: int = 0,
     **feature_kwargs,
 ) -> tuple[list[FewShotResult], FeatureSet]:
-    """:func:`video_features` then :func:`evaluate_fewshot`; returns (one result per shot, features)."""
+    """:func:`video_features` then :func:`evaluate_fewshot`; returns (one result per shot, features).
+
+    Support and query of a class never come from one source video (UCF101 group ``gXX``, HMDB51
+    source title; ``evovideo.data.groups``)."""
+    from evovideo.data.groups import video_groups
+
     fs = video_features(encoder, dataset, **feature_kwargs)
     start = time.perf_counter()
     results = evaluate_fewshot(fs.features, fs.labels, way=way, shots=shots, query=query,
-                               episodes=episodes, seed=seed)
+                               episodes=episodes, seed=seed, groups=video_groups(fs.names))
     fs.meta["episodes_seconds"] = time.perf_counter() - start
     return results, fs
 
@@ -91,16 +98,36 @@ def split_test_names(dataset: str, root: str | Path | None = None, split: int = 
     if dataset == "synthetic":
         from evovideo.data.synthetic import SyntheticVideos, ucf101_split_groups
 
-        synthetic = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20)
+        synthetic = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20, stream="eval")
         groups = set(ucf101_split_groups(split))
         return {synthetic.name(i) for i in range(len(synthetic)) if synthetic.group_clip(i)[0] in groups}
     raise ValueError(f"dataset '{dataset}' has no official train/test split; kNN and linear probes need "
                      "ucf101, hmdb51 or synthetic")
 
 
+C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
+def select_C(x: torch.Tensor, y: torch.Tensor, groups: Sequence[str], num_classes: int, *,
+             grid: Sequence[float] = C_GRID, val_fraction: float = 0.2, seed: int = 0) -> tuple[float, dict]:
+    """The linear probe's ``C`` with the best accuracy on a validation part of the *training* videos
+    (whole source-video groups held out, ``evovideo.data.groups``); returns (C, {C: val accuracy})."""
+    from evovideo.data.groups import holdout_mask
+    from evovideo.eval.probes import accuracy, linear_probe
+
+    val = torch.tensor(holdout_mask(groups, val_fraction, seed))
+    scores = {float(c): accuracy(linear_probe(x[~val], y[~val], num_classes, C=c)(x[val]), y[val]) for c in grid}
+    best = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+    return best, scores
+
+
 def split_probes(fs: FeatureSet, test_names: set[str], *, k: int = 20, temperature: float = 0.07,
-                 C: float = 10.0) -> dict:
-    """kNN and linear-probe top-1 (%): fit on the videos not in ``test_names``, score the others."""
+                 C: float | None = None) -> dict:
+    """kNN and linear-probe top-1 (%): fit on the videos not in ``test_names``, score the others.
+
+    ``C=None`` (default) chooses the probe's C by :func:`select_C` on the training videos alone,
+    then refits on all of them; the test videos are only scored."""
+    from evovideo.data.groups import video_groups
     from evovideo.eval.probes import accuracy, knn_scores, linear_probe
 
     is_test = torch.tensor([name in test_names for name in fs.names])
@@ -108,16 +135,22 @@ def split_probes(fs: FeatureSet, test_names: set[str], *, k: int = 20, temperatu
         raise ValueError(f"the split leaves no train or no test videos ({int(is_test.sum())} of {len(fs)} are test)")
     n = int(fs.labels.max()) + 1
     train_x, train_y, test_x, test_y = fs.features[~is_test], fs.labels[~is_test], fs.features[is_test], fs.labels[is_test]
+    sweep = None
+    if C is None:
+        train_names = [name for name, t in zip(fs.names, is_test.tolist()) if not t]
+        C, sweep = select_C(train_x, train_y, video_groups(train_names), n)
     return {
         "knn": accuracy(knn_scores(train_x, train_y, test_x, n, k=k, temperature=temperature), test_y),
         "linear": accuracy(linear_probe(train_x, train_y, n, C=C)(test_x), test_y),
         "train_videos": int((~is_test).sum()), "test_videos": int(is_test.sum()),
         "k": k, "temperature": temperature, "C": C,
+        "C_selection": ({"on": "20% of the training videos, by source-video group (never test)",
+                         "val_accuracy": sweep} if sweep is not None else "given"),
     }
 
 
 def probe_eval(encoder: Encoder, dataset: str, *, root: str | Path | None = None, split: int = 1,
-               synthetic: Dataset | None = None, k: int = 20, temperature: float = 0.07, C: float = 10.0,
+               synthetic: Dataset | None = None, k: int = 20, temperature: float = 0.07, C: float | None = None,
                **feature_kwargs) -> dict:
     """:func:`video_features` of every class, then :func:`split_probes` on official split ``split``."""
     fs = video_features(encoder, dataset, root=root, split=split, synthetic=synthetic, **feature_kwargs)

@@ -67,7 +67,8 @@ def linear_probe(
     """Fit multinomial logistic regression (L-BFGS, full batch) on frozen features.
 
     The objective is mean cross-entropy + ``||W||^2 / (2 C N)`` (scikit-learn's ``C``
-    convention).  ``C`` is the one knob: sweep it on a validation split for published numbers.
+    convention).  ``C`` is the one knob: ``evovideo.eval.pipeline.select_C`` sweeps it on a
+    validation part of the training videos (what ``evovideo fewshot --probes`` reports).
     """
     x = F.normalize(train.float(), dim=-1)
     n, d = x.shape

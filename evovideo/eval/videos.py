@@ -8,7 +8,8 @@
 Datasets: ``ucf101`` / ``hmdb51`` (official layouts; every video of every class, train and test
 lists of ``split`` together: few-shot episodes choose their own support and query),
 ``folder`` (``root/<class>/**/<video>``: the class is the first folder below ``root``), and
-``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``; no files needed).
+``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``, rendered from its
+evaluation seed stream, so never a pretraining clip; no files needed).
 """
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ class LabelledVideos:
                           collate_fn=collate)
 
 
-def _records(dataset: str, root: str | Path, split: int) -> tuple[list[VideoRecord], list[str]]:
+def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
+    """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
+    ``split`` together; folder: ``root/<class>/**``) and the class names."""
     if dataset in ("ucf101", "hmdb51"):
         parse = parse_ucf101 if dataset == "ucf101" else parse_hmdb51
         train, names = parse(root, split, "train")
@@ -68,7 +71,7 @@ def dataset_classes(dataset: str, root: str | Path | None = None, split: int = 1
     if dataset == "hmdb51":
         return parse_hmdb51(root, split, "test")[1]
     if dataset == "folder":
-        return sorted({r.class_name for r in _records("folder", root, split)[0]})
+        return sorted({r.class_name for r in dataset_records("folder", root, split)[0]})
     raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
 
 
@@ -83,13 +86,15 @@ def labelled_videos(
     frame_rate: float | None = None,
     classes: list[str] | None = None,
     synthetic: Dataset | None = None,
+    video_keys: set[str] | None = None,
     backend: str = "auto",
 ) -> LabelledVideos:
     """Every labelled video of ``dataset`` with ``clips`` x ``crops`` eval views, preprocessed for ``encoder``.
 
     ``classes``: keep only the videos of these class names (labels keep the dataset's numbering).
+    ``video_keys``: keep only these ``<class>/<stem>`` videos (a protocol's published video list).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
-    ``SyntheticVideos(num_videos_per_class=20)``).  ``backend``: the decoder for files.
+    ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).  ``backend``: the decoder for files.
     """
     if dataset not in EVAL_DATASETS:
         raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
@@ -106,7 +111,7 @@ def labelled_videos(
     if dataset == "synthetic":
         from evovideo.data.synthetic import RENDER_VERSION, SyntheticVideos
 
-        base = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20)
+        base = synthetic if synthetic is not None else SyntheticVideos(num_videos_per_class=20, stream="eval")
         names = list(base.classes)
         keep = list(range(len(base)))
         if classes is not None:
@@ -116,14 +121,18 @@ def labelled_videos(
                                  names=[base.name(i) for i in keep], train=False,
                                  clips_per_video=clips, crops_per_video=crops)
         ident = {k: getattr(base, k, None) for k in
-                 ("num_videos_per_class", "num_classes", "num_frames", "size", "fps", "seed", "noise")}
+                 ("num_videos_per_class", "num_classes", "num_frames", "size", "fps", "seed", "noise", "stream")}
         data = {"dataset": "synthetic", "render_version": RENDER_VERSION, "videos": keep, **ident}
     else:
         if root is None:
             raise ValueError(f"dataset '{dataset}' needs --root (the folder holding its videos)")
-        records, names = _records(dataset, root, split)
+        records, names = dataset_records(dataset, root, split)
         if classes is not None:
             records = [r for r in records if r.class_name in set(classes)]
+        if video_keys is not None:
+            from evovideo.eval.protocols import video_key
+
+            records = [r for r in records if video_key(r.path, r.class_name) in video_keys]
         ds = ClipDataset(records, builder, train=False, clips_per_video=clips, crops_per_video=crops,
                          backend=backend)
         data = {"dataset": dataset, "root": str(Path(root).resolve()), "split": split,

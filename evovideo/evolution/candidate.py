@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import json
 import logging
 import math
@@ -36,6 +35,7 @@ from evovideo.models import Encoder
 
 log = logging.getLogger(__name__)
 
+FOLDS = ("train", "val", "test")
 Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
 
 
@@ -65,19 +65,24 @@ def build_loader(spec: Mapping[str, Any], fold: str = "val") -> Any:
 
 @functools.lru_cache(maxsize=2)
 def _cached_loader(spec_json: str, fold: str) -> Any:
-    spec = json.loads(spec_json)
-    if "class_path" not in spec:
-        raise ValueError(f"fitness data needs 'class_path' (e.g. evovideo.lightning.SyntheticDataModule), got {dict(spec)}")
-    module_name, _, cls_name = str(spec["class_path"]).rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"fitness data class_path '{spec['class_path']}' cannot be imported: {err}") from None
-    if fold not in ("train", "val", "test"):
-        raise ValueError(f"fitness data fold must be train, val or test, got '{fold}'")
-    dm = cls(**dict(spec.get("init_args") or {}))
+    check_fold(fold)
+    dm = fitness_datamodule(json.loads(spec_json))
     dm.setup("validate" if fold == "val" else fold)
     return getattr(dm, f"{fold}_dataloader")()
+
+
+def check_fold(fold: str) -> str:
+    if fold not in FOLDS:
+        raise ValueError(f"fitness.fold = {fold!r}: must be one of {', '.join(FOLDS)}")
+    return fold
+
+
+def fitness_datamodule(spec: Mapping[str, Any]) -> Any:
+    """The fitness data module, resolved like a ``fit`` recipe's ``data``: ``class_path`` must name a
+    LightningDataModule (checked by jsonargparse before anything is instantiated), else refused."""
+    from evovideo.lightning.recipe_check import instantiate_data
+
+    return instantiate_data(spec, "fitness.data")
 
 
 @dataclass

@@ -48,6 +48,8 @@ class KNNFitness:
             raise ValueError(f"knn fitness needs k >= 1 neighbours, got k={k}")
         self.k, self.temperature = k, temperature
 
+    min_samples = 2  # leave-one-out needs another sample
+
     def __call__(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> FitnessResult:
         if labels is None:
             raise ValueError("the 'knn' fitness needs labels; give a labelled fitness set or use 'zipf'")

@@ -24,6 +24,11 @@ Fields and defaults (every field is optional except ``pretrain``)::
     best_recipe: null         # where the best lambdas are written as a pretrain recipe (null: <out>/best_pretrain.yaml)
     final_max_steps: null     # trainer.max_steps of that recipe (null: the base recipe's)
 
+Every field is checked before anything trains (:mod:`evovideo.evolution.checks`): one line naming
+the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
+pretrain recipe's model, data and trainer classes) is resolved by jsonargparse against its expected
+base class, as ``evovideo fit`` does, and refused otherwise: a recipe never runs arbitrary code.
+
 Relative paths are resolved against the working directory, then against the recipe's folder and
 its parents (so ``recipes/...`` works from anywhere inside a checkout).
 """
@@ -37,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from evovideo.tasks.base import RecipeError
 
 DEFAULT_MUTATION = {"rate": None, "sigma": 0.2, "p_perturb": 0.6, "p_zero": 0.2, "p_resample": 0.2}
 DEFAULT_FITNESS = {"name": "zipf", "args": {}, "data": {}, "fold": "val"}
@@ -71,17 +78,22 @@ class EvolveRecipe:
         if not path.is_file():
             raise FileNotFoundError(f"evolve recipe '{path}' not found; see recipes/evolve/ for entries")
         raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise RecipeError(f"{path}: an evolve recipe is a mapping of fields (pretrain, population, ...), "
+                              f"got {type(raw).__name__}")
         known = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
         unknown = sorted(set(raw) - set(known))
         if unknown:
-            raise ValueError(f"{path}: unknown field(s) {unknown}; known: {', '.join(known)}")
+            raise RecipeError(f"{path}: unknown field(s) {unknown}; known: {', '.join(known)}")
         if "pretrain" not in raw:
-            raise ValueError(f"{path}: 'pretrain' (the base pretrain recipe) is required")
+            raise RecipeError(f"{path}: 'pretrain' (the base pretrain recipe) is required")
         for name, defaults in (("mutation", DEFAULT_MUTATION), ("fitness", DEFAULT_FITNESS), ("runner", DEFAULT_RUNNER)):
             given = raw.get(name) or {}
+            if not isinstance(given, dict):
+                raise RecipeError(f"{path}: {name} = {given!r}: must be a mapping with fields {', '.join(defaults)}")
             bad = sorted(set(given) - set(defaults))
             if bad:
-                raise ValueError(f"{path}: unknown {name} field(s) {bad}; known: {', '.join(defaults)}")
+                raise RecipeError(f"{path}: unknown {name} field(s) {bad}; known: {', '.join(defaults)}")
             raw[name] = {**copy.deepcopy(defaults), **given}
         return cls(**raw, source=str(path))
 
@@ -108,7 +120,7 @@ class EvolveRecipe:
             node, keys = cfg, dotted.split(".")
             for key in keys[:-1]:
                 if not isinstance(node.setdefault(key, {}), dict):
-                    raise ValueError(f"candidate_overrides['{dotted}']: '{key}' is not a mapping in the pretrain recipe")
+                    raise RecipeError(f"candidate_overrides['{dotted}']: '{key}' is not a mapping in the pretrain recipe")
                 node = node[key]
             node[keys[-1]] = value
         return cfg
@@ -140,7 +152,7 @@ class EvolveRecipe:
         names = tuple(self.search_space or self.initial_lambdas(base))
         names += tuple(n for n in self.distill_names(base) if n not in names)
         if not names:
-            raise ValueError(f"pretrain recipe '{self.pretrain}' has no tasks/distill terms and no search_space is given")
+            raise RecipeError(f"pretrain recipe '{self.pretrain}' has no tasks/distill terms and no search_space is given")
         return names
 
 

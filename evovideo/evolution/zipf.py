@@ -281,6 +281,11 @@ class ZipfFitness:
         self.precision = check_precision(precision)
         self.guard, self.restarts = guard, restarts
 
+    @property
+    def min_samples(self) -> int:
+        """Videos the fitness set must hold (k clusters need at least k points)."""
+        return self.k
+
     def __call__(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> FitnessResult:
         runs = [zipf_fitness(features, self.k, self.s, self.iters, self.temperature, self.normalize, self.seed + r,
                              self.precision, self.guard) for r in range(self.restarts)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,11 @@ def read_config(path: str | Path) -> dict:
         raise PretrainedLoadError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise PretrainedLoadError(f"{path}: not an evovideo config (expected \"format\": \"{FORMAT}\")")
-    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+    version = config.get("format_version", 0)
+    if not _is_int(version) or version < 0:
+        raise PretrainedLoadError(f"{path}: format_version = {version!r}: must be an integer "
+                                  f"(this evovideo writes {FORMAT_VERSION})")
+    if version > FORMAT_VERSION:
         raise PretrainedLoadError(
             f"{path}: format_version {config['format_version']} is newer than this evovideo understands "
             f"({FORMAT_VERSION}); upgrade evovideo"
@@ -113,7 +118,56 @@ def read_config(path: str | Path) -> dict:
     for key in ("architecture", "model_kwargs", "input_config"):
         if key not in config:
             raise PretrainedLoadError(f"{path}: missing field '{key}'")
+    _check_fields(config, path)
     return config
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_fields(config: dict, path: Path) -> None:
+    """Every field a network is rebuilt from, typed and in range; one line naming the file and field."""
+    from evovideo.models.base import MODALITIES
+    from evovideo.models.registry import MODELS
+
+    def bad(field: str, value: Any, rule: str) -> PretrainedLoadError:
+        return PretrainedLoadError(f"{path}: {field} = {value!r}: must be {rule}")
+
+    if not isinstance(config["architecture"], str):
+        raise bad("architecture", config["architecture"], "a registered encoder name (evovideo list-models)")
+    if not isinstance(config["model_kwargs"], dict):
+        raise bad("model_kwargs", config["model_kwargs"], "a mapping of the encoder's constructor arguments")
+    n = config.get("num_classes", 0)
+    if n is not None and (not _is_int(n) or n < 0):
+        raise bad("num_classes", n, "an integer >= 0 (0: no classifier head)")
+    ic = config["input_config"]
+    if not isinstance(ic, dict):
+        raise bad("input_config", ic, "a mapping (modality, num_frames, stride, size, mean, std, ...)")
+    modality = ic.get("modality", "rgb")
+    if modality not in MODALITIES:
+        raise bad("input_config.modality", modality, f"one of {', '.join(MODALITIES)}")
+    for key in ("in_chans", "num_frames", "stride", "size", "sample_rate", "n_mels"):
+        if key in ic and (not _is_int(ic[key]) or ic[key] < 1):
+            raise bad(f"input_config.{key}", ic[key], "an integer >= 1")
+    for key in ("win_ms", "hop_ms"):
+        if key in ic and (not _is_number(ic[key]) or ic[key] <= 0):
+            raise bad(f"input_config.{key}", ic[key], "a number > 0")
+    chans = ic.get("in_chans", 3)
+    for key in ("mean", "std"):
+        v = ic.get(key)
+        if v is not None and (not isinstance(v, list) or len(v) != chans or not all(_is_number(x) for x in v)
+                              or (key == "std" and min(v) <= 0)):
+            raise bad(f"input_config.{key}", v, f"a list of {chans} numbers (in_chans)" + (", each > 0" if key == "std" else ""))
+    arch = config["architecture"]
+    if arch in MODELS:
+        expects = MODELS.meta(arch)["input_config"].modality
+        if expects != modality:
+            raise bad("input_config.modality", modality, f"'{expects}': {arch} is a {expects} network")
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -156,6 +210,11 @@ def load_state_dict_strict(model: torch.nn.Module, state: dict[str, torch.Tensor
         raise PretrainedLoadError(
             f"{source}: weights do not match the network described by {CONFIG_NAME}: " + "; ".join(problems)
         )
+    dtypes = sorted(f"{k}: {state[k].dtype} (network {expected[k].dtype})" for k in state
+                    if expected[k].is_floating_point() and state[k].dtype != expected[k].dtype)
+    if dtypes:
+        raise PretrainedLoadError(f"{source}: float weights stored with another dtype ({len(dtypes)}): "
+                                  f"{_keys_preview(dtypes)}; save them as the network's dtype (float32)")
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise PretrainedLoadError(f"{source}: non-finite values in {_keys_preview(sorted(bad))}")

@@ -66,6 +66,25 @@ class EvovideoCLI(LightningCLI):
         if callable(check) and self.datamodule is not None:
             check(self.datamodule)
 
+    before_validate = before_test = before_fit  # a checkpoint's head and clips follow the same data check
+
+    def after_fit(self) -> None:
+        """Say which files were skipped as undecodable (each was also named once when it happened)."""
+        if self.trainer.is_global_zero:
+            summary = skipped_summary(self.datamodule)
+            if summary:
+                print(summary, file=sys.stderr)
+
+
+def skipped_summary(datamodule: Any, show: int = 10) -> str | None:
+    """"skipped N undecodable files: a, b, ..." for a data module with ``skipped_files``; None if none."""
+    files = list(getattr(datamodule, "skipped_files", None) or [])
+    if not files:
+        return None
+    more = f" ... and {len(files) - show} more" if len(files) > show else ""
+    return (f"skipped {len(files)} undecodable file{'s' if len(files) != 1 else ''} (each replaced by another "
+            f"video's clip): {', '.join(files[:show])}{more}")
+
 
 def build_cli(args: list[str] | Mapping[str, Any] | None, *, run: bool = False,
               datamodule_required: bool = True) -> EvovideoCLI:

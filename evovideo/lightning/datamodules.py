@@ -33,6 +33,7 @@ from evovideo.data.memo import SampleMemo
 from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
+from evovideo.tasks import RecipeError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class VideoDataModule(pl.LightningDataModule):
         num_frames / stride / frame_rate: a clip is ``num_frames`` frames, one every ``stride``
             frames at ``frame_rate`` fps (``num_frames * stride / frame_rate`` seconds).
         size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
+        num_frames, stride, size, mean, std: None (the default) takes the encoder's
+            ``input_config`` when a FinetuneModule checks the data (``use_clip_config``), else
+            ``clip_defaults`` (16, 2, 112, Kinetics mean/std); a value set here that contradicts
+            the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
         flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
@@ -65,19 +70,25 @@ class VideoDataModule(pl.LightningDataModule):
         sample_seed: seeds the train order and each train sample's draws (clip start, crop,
             flip, audio-shift sign) as a function of (seed, epoch, index); None: the run's
             ``seed_everything`` value (``PL_GLOBAL_SEED``), else 0.
+        val_fraction, val_seed: UCF101 and HMDB51 have no validation list.  Their val fold is a
+            seeded choice of whole source-video groups (UCF101 ``gXX``, HMDB51 source title)
+            holding ``val_fraction`` of the training list, removed from train; the test list is
+            never validated on.  0: no validation (train on the whole list, test the last epoch).
+            Kinetics uses its official validation list; other modules ignore these.
     """
 
     dataset_name = ""
+    val_from_train = False  # True: the val fold is carved from the training list (val_fraction)
 
     def __init__(
         self,
         root: str = "",
         split: int = 1,
         modalities: list[str] | None = None,
-        num_frames: int = 16,
-        stride: int = 2,
+        num_frames: int | None = None,
+        stride: int | None = None,
         frame_rate: float = 25.0,
-        size: int = 112,
+        size: int | None = None,
         resize: int | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
@@ -91,8 +102,8 @@ class VideoDataModule(pl.LightningDataModule):
         n_mels: int = 64,
         win_ms: float = 25.0,
         hop_ms: float = 10.0,
-        mean: tuple[float, float, float] = KINETICS_MEAN,
-        std: tuple[float, float, float] = KINETICS_STD,
+        mean: tuple[float, float, float] | None = None,
+        std: tuple[float, float, float] | None = None,
         val_clips: int = 1,
         test_clips: int = 10,
         test_crops: int = 3,
@@ -100,8 +111,18 @@ class VideoDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         hflip: bool = True,
         sample_seed: int | None = None,
+        val_fraction: float = 0.15,
+        val_seed: int = 0,
     ) -> None:
         super().__init__()
+        _check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
+                      resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
+                      audio_shift=audio_shift, flow_method=flow_method, flow_bound=flow_bound,
+                      sample_rate=sample_rate, n_mels=n_mels, val_clips=val_clips, test_clips=test_clips,
+                      test_crops=test_crops, mean=mean, std=std)
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction} (0: no validation fold)")
+        self.val_fraction, self.val_seed = val_fraction, val_seed
         self.root, self.split = root, split
         self.modalities = list(modalities or ["rgb"])
         self.future_frames, self.audio_shift = future_frames, audio_shift
@@ -114,21 +135,57 @@ class VideoDataModule(pl.LightningDataModule):
         if backend != "auto":  # an unknown or unusable decoder fails here, before any epoch
             resolve_backend(backend)
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
-        self._builder_args: dict[str, Any] = dict(
-            modalities=self.modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate,
-            size=size, resize=resize, future_frames=future_frames, audio_shift=audio_shift,
-            mean=tuple(mean), std=tuple(std), flow=FlowSettings(flow_method, flow_bound),
+        given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
+        self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
+        self._other_args: dict[str, Any] = dict(
+            modalities=self.modalities, frame_rate=frame_rate, resize=resize, future_frames=future_frames,
+            audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
             flow_cache_max_gb=flow_cache_max_gb,
             sample_rate=sample_rate, n_mels=n_mels, win_ms=win_ms, hop_ms=hop_ms, hflip=hflip,
         )
         self.datasets: dict[str, ClipDataset] = {}
 
+    clip_defaults: dict[str, Any] = {"num_frames": 16, "stride": 2, "size": 112, "mean": KINETICS_MEAN,
+                                     "std": KINETICS_STD}
+
+    @property
+    def _builder_args(self) -> dict[str, Any]:
+        return {**self._other_args, **self.clip_config()}
+
     def clip_config(self) -> dict[str, Any]:
-        """The clip sampling this module feeds a model (what its weights will expect)."""
-        a = self._builder_args
-        return {"num_frames": a["num_frames"], "stride": a["stride"], "size": a["size"],
-                "mean": a["mean"], "std": a["std"]}
+        """The clip sampling this module feeds a model: the fields the recipe set, the rest taken
+        from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
+        return {**self.clip_defaults, **self._clip}
+
+    def use_clip_config(self, cfg: Any) -> None:
+        """Take the clip settings an encoder's weights expect (``encoder.input_config``: frames,
+        stride, size, mean/std) as the one source of truth.  A field the recipe set to another
+        value is refused with both values named (RecipeError)."""
+        from evovideo.tasks import RecipeError
+
+        want = {"num_frames": cfg.num_frames, "stride": cfg.stride, "size": cfg.size,
+                "mean": tuple(cfg.mean), "std": tuple(cfg.std)}
+        clashes = [f"data.{k}={self._clip[k]} but the encoder expects {k}={v}" for k, v in want.items()
+                   if k in self._clip and not _same(self._clip[k], v)]
+        if clashes:
+            raise RecipeError("; ".join(clashes) + ": remove these fields from the recipe's data section to take the "
+                              "encoder's settings (one source of truth), or evaluate an encoder trained with them")
+        if want != self.clip_config():
+            self.datasets.clear()  # built with other settings: rebuild on setup
+        self._clip.update(want)
+
+    def class_count(self) -> int | None:
+        """How many classes the data has (its class list), or None for unlabelled data."""
+        from evovideo.data.splits import parse_hmdb51, parse_kinetics, parse_ucf101
+
+        if self.dataset_name == "ucf101":
+            return len(parse_ucf101(self.root, self.split, "train")[1])
+        if self.dataset_name == "hmdb51":
+            return len(parse_hmdb51(self.root, self.split, "train")[1])
+        if self.dataset_name == "kinetics":
+            return len(parse_kinetics(self.root, "train")[1])
+        return getattr(self, "num_classes", None) if self.dataset_name == "synthetic" else None
 
     @property
     def batch_keys(self) -> set[str]:
@@ -145,12 +202,30 @@ class VideoDataModule(pl.LightningDataModule):
         crops = self.test_crops if fold == "test" else 1
         return SampleBuilder(**self._builder_args, train=fold == "train", num_crops=crops)
 
+    @property
+    def has_validation(self) -> bool:
+        return not self.val_from_train or self.val_fraction > 0
+
+    def selection(self) -> str:
+        """What the val fold is, in words (for results files)."""
+        if not self.has_validation:
+            return "no validation fold: the model of the last epoch is tested"
+        if self.val_from_train:
+            return (f"validation carved from the training list of split {self.split}: {self.val_fraction:.0%} of it "
+                    f"by source-video group (seed {self.val_seed}), disjoint from train; the test list is never validated on")
+        if self.dataset_name == "synthetic":
+            return "the synthetic set's test groups (val_fraction 0): fit for unlabelled use only, not for selection"
+        return f"the '{self.dataset_name}' val fold"
+
+    def _val_args(self) -> dict[str, Any]:
+        return {"val_fraction": self.val_fraction, "val_seed": self.val_seed} if self.val_from_train else {}
+
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
         crops = self.test_crops if fold == "test" else 1
         return DATASETS.create(
             self.dataset_name, root=self.root, split=self.split, fold=fold, builder=self.builder(fold),
-            clips_per_video=clips, crops_per_video=crops, backend=self.backend,
+            clips_per_video=clips, crops_per_video=crops, backend=self.backend, **self._val_args(),
         )
 
     def dataset(self, fold: str) -> ClipDataset:
@@ -166,7 +241,8 @@ class VideoDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         folds = {"fit": ["train", "val"], "validate": ["val"], "test": ["test"], "predict": ["test"]}
         for fold in folds.get(stage or "fit", ["train", "val"]):
-            self.dataset(fold)
+            if fold != "val" or self.has_validation:
+                self.dataset(fold)
 
     def _loader(self, fold: str) -> DataLoader:
         return DataLoader(self.dataset(fold), batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers,
@@ -191,8 +267,8 @@ class VideoDataModule(pl.LightningDataModule):
             generator=torch.Generator().manual_seed(self.sampling_seed),  # worker seeds: leave torch's global RNG alone
         )
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val") if self.has_validation else []
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
@@ -210,18 +286,72 @@ class VideoDataModule(pl.LightningDataModule):
         return len(self.skipped_files)
 
 
+FROM_ENCODER = ("num_frames", "stride", "size", "mean", "std")  # None: the encoder's (use_clip_config)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-6 for x, y in zip(a, b))
+    return a == b
+
+
+def _check_values(**values: Any) -> None:
+    """Each clip / loader setting in its range, before anything is read: one RecipeError line naming
+    ``data.init_args.<field>``, its value and what is allowed."""
+    from evovideo.data.pipeline import MODALITIES
+    from evovideo.modalities.flow import FLOW_METHODS
+
+    def bad(name: str, rule: str) -> RecipeError:
+        return RecipeError(f"data.init_args.{name} = {values[name]!r}: must be {rule}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    mods = values["modalities"]
+    if mods is not None and (not mods or any(m not in MODALITIES for m in mods)):
+        raise bad("modalities", f"a non-empty list of {', '.join(MODALITIES)}")
+    for name, low in (("num_frames", 1), ("stride", 1), ("size", 1), ("batch_size", 1), ("num_workers", 0),
+                      ("future_frames", 0), ("sample_rate", 1), ("n_mels", 1), ("val_clips", 1),
+                      ("test_clips", 1), ("test_crops", 1)):
+        if values[name] is None and name in FROM_ENCODER:
+            continue
+        if not is_int(values[name]) or values[name] < low:
+            raise bad(name, f"an integer >= {low}")
+    size = values["size"] or 1
+    if values["resize"] is not None and (not is_int(values["resize"]) or values["resize"] < size):
+        raise bad("resize", f"null or an integer >= size ({values['size']})")
+    for name in ("frame_rate", "flow_bound"):
+        if not isinstance(values[name], (int, float)) or not values[name] > 0:
+            raise bad(name, "a number > 0")
+    if not isinstance(values["audio_shift"], (int, float)) or values["audio_shift"] < 0:
+        raise bad("audio_shift", "a number >= 0 (seconds)")
+    if values["flow_method"] not in FLOW_METHODS:
+        raise bad("flow_method", f"one of {', '.join(FLOW_METHODS)}")
+    for name in ("mean", "std"):
+        v = values[name]
+        if v is None:
+            continue
+        if (not isinstance(v, (list, tuple)) or len(v) != 3 or not all(isinstance(x, (int, float)) for x in v)
+                or (name == "std" and min(v) <= 0)):
+            raise bad(name, "3 numbers (R, G, B)" + (", each > 0" if name == "std" else ""))
+
+
 class UCF101DataModule(VideoDataModule):
-    """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = the split's test list."""
+    """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = ``val_fraction`` of
+    the split's training list, by group ``gXX`` (never the test list)."""
 
     dataset_name = "ucf101"
     num_classes = 101
+    val_from_train = True
 
 
 class HMDB51DataModule(VideoDataModule):
-    """HMDB51 from ``root`` holding the class folders and ``testTrainMulti_7030_splits/``."""
+    """HMDB51 from ``root`` holding the class folders and ``testTrainMulti_7030_splits/``; val =
+    ``val_fraction`` of the split's training list, by source video (never the test list)."""
 
     dataset_name = "hmdb51"
     num_classes = 51
+    val_from_train = True
 
 
 class KineticsDataModule(VideoDataModule):
@@ -282,8 +412,9 @@ class FlowCacheCallback(pl.Callback):
 class SyntheticDataModule(VideoDataModule):
     """The built-in synthetic set (``evovideo.data.synthetic.SyntheticVideos``), rendered in
     memory and run through the same sample pipeline; no files, no network.  ``split`` picks the
-    UCF101-style group split (val and test = the split's test groups).  ``seed`` renders the
-    videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
+    UCF101-style group split (test = the split's test groups; val = the test groups too unless
+    ``val_fraction`` > 0 carves it from the train groups: set it for any supervised selection).
+    ``seed`` renders the videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
     to False: the motion classes are not mirror-invariant (a flipped MoveLeft is MoveRight,
     clockwise becomes anticlockwise), so a flip would give a clip the wrong label.
 
@@ -294,6 +425,7 @@ class SyntheticDataModule(VideoDataModule):
 
     dataset_name = "synthetic"
     num_classes = 10
+    clip_defaults = {**VideoDataModule.clip_defaults, "num_frames": 8, "stride": 2, "size": 56}
 
     def __init__(
         self,
@@ -305,9 +437,9 @@ class SyntheticDataModule(VideoDataModule):
         seed: int = 0,
         split: int = 1,
         modalities: list[str] | None = None,
-        num_frames: int = 8,
-        stride: int = 2,
-        size: int = 56,
+        num_frames: int | None = None,
+        stride: int | None = None,
+        size: int | None = None,
         resize: int | None = 64,
         batch_size: int = 8,
         num_workers: int = 0,
@@ -322,6 +454,8 @@ class SyntheticDataModule(VideoDataModule):
         test_crops: int = 1,
         hflip: bool = False,
         sample_seed: int | None = None,
+        val_fraction: float = 0.0,
+        val_seed: int = 0,
         long_tail: float = 0.0,
         memo_mb: int = 0,
     ) -> None:
@@ -331,11 +465,22 @@ class SyntheticDataModule(VideoDataModule):
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
             flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
+            val_fraction=val_fraction, val_seed=val_seed,
         )
+        from evovideo.data.synthetic import MOTIONS
+
+        for name, value, low, high in (("num_videos_per_class", num_videos_per_class, 1, None),
+                                       ("num_classes", num_classes, 1, len(MOTIONS)),
+                                       ("video_frames", video_frames, 1, None), ("video_size", video_size, 8, None),
+                                       ("fps", fps, 1, None)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+                rule = f"an integer in [{low}, {high}]" if high else f"an integer >= {low}"
+                raise RecipeError(f"data.init_args.{name} = {value!r}: must be {rule}")
         self.num_classes = num_classes
+        self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
                                video_frames=video_frames, video_size=video_size, fps=fps, seed=seed,
-                               long_tail=long_tail)
+                               val_fraction=val_fraction, val_seed=val_seed, long_tail=long_tail)
         self.memo_mb = memo_mb
 
     def make_dataset(self, fold: str) -> ClipDataset:

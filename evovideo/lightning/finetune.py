@@ -36,9 +36,12 @@ class FinetuneModule(pl.LightningModule):
 
     Args:
         encoder: registry name (random init), ``hf-hub:ORG/NAME``, ``local-dir:/path`` or ``arch.tag``.
-        num_classes: classes of the downstream dataset (UCF101: 101, HMDB51: 51).
-        freeze: linear probe: the encoder is frozen (and kept in eval mode, so BatchNorm
-            statistics do not move); only the linear head trains.
+        num_classes: classes of the downstream dataset; None (default): the data's own class
+            count (its class list), read before fit.  A number that contradicts the data is refused.
+        freeze: linear probe: the encoder is frozen and kept in eval mode on purpose (its BatchNorm
+            statistics do not move, as in the linear-evaluation protocol); only the head and its
+            dropout train.  Without ``freeze`` the whole encoder trains in train mode (BatchNorm
+            statistics update, dropout active), even though every loader returns it in eval mode.
         lr, weight_decay, momentum, optimizer: ``sgd`` (momentum) or ``adamw``; the lr follows a
             linear warmup over ``warmup_epochs`` then a cosine decay to 0 over the whole run.
         drop_rate: dropout before the head.  label_smoothing: of the cross-entropy.
@@ -49,7 +52,7 @@ class FinetuneModule(pl.LightningModule):
     def __init__(
         self,
         encoder: str = "r2plus1d_18",
-        num_classes: int = 101,
+        num_classes: int | None = None,
         freeze: bool = False,
         lr: float = 0.01,
         weight_decay: float = 1e-4,
@@ -64,30 +67,60 @@ class FinetuneModule(pl.LightningModule):
         super().__init__()
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer '{optimizer}'; choose from {', '.join(OPTIMIZERS)}")
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if num_classes is not None and num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2 (or None: the data's class count), got {num_classes}")
         self.save_hyperparameters()
-        self.encoder = load_encoder(encoder, revision=revision, num_classes=num_classes)
+        self.encoder = load_encoder(encoder, revision=revision, num_classes=num_classes or 0)
         self.encoder.head_drop.p = drop_rate
-        if freeze:
-            for name, p in self.encoder.named_parameters():
-                p.requires_grad = name.startswith("head.")
+        self._freeze()
         self._val = VideoAggregator()
         self._test = VideoAggregator()
+        self.train()  # loaders return the encoder in eval mode; fine-tuning trains it (see train())
+
+    def _freeze(self) -> None:
+        if self.hparams.freeze:
+            for name, p in self.encoder.named_parameters():
+                p.requires_grad = name.startswith("head.")
 
     def check_data(self, datamodule) -> None:
-        """Before fit (called by ``evovideo fit``): the data must produce the modality the model reads."""
+        """Before fit/test (called by ``evovideo fit|test``): the data must produce the modality the
+        model reads, sample clips as the encoder's weights expect (the data takes them from
+        ``encoder.input_config``, or a contradicting recipe is refused), and have as many classes as
+        the head (``num_classes=None`` takes the data's count)."""
+        from evovideo.tasks import RecipeError
+
         modalities = getattr(datamodule, "modalities", None)
         if modalities is not None and self.hparams.modality not in modalities:
-            from evovideo.tasks import RecipeError
-
             raise RecipeError(f"model.modality '{self.hparams.modality}' is not produced by the data "
                              f"(data.modalities: {modalities}); add it to data.modalities")
+        cfg = self.encoder.input_config
+        if hasattr(datamodule, "use_clip_config") and cfg.modality == self.hparams.modality:
+            datamodule.use_clip_config(cfg)
+        count = datamodule.class_count() if hasattr(datamodule, "class_count") else None
+        if count is None:
+            if self.hparams.num_classes is None:
+                raise RecipeError("model.num_classes is not set and the data has no class list; set model.num_classes")
+            return
+        if self.hparams.num_classes is None:
+            self.hparams.num_classes = count
+            self.encoder.reset_classifier(count)
+            self._freeze()
+        elif self.hparams.num_classes != count:
+            raise RecipeError(f"model.num_classes={self.hparams.num_classes} but the data has {count} classes; "
+                             f"remove model.num_classes to take the data's count, or set it to {count}")
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, C, T, H, W) -> (B, num_classes)
         return self.encoder(x)
+
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        if dm is not None:  # also when fit/test is called from Python, not through `evovideo fit`
+            self.check_data(dm)
+
+    def on_train_start(self) -> None:
+        self.train()  # Lightning keeps each module's mode: assert train mode whatever the caller set
 
     def train(self, mode: bool = True) -> "FinetuneModule":
         super().train(mode)

@@ -6,6 +6,7 @@ layers to tap, the batch keys the data must produce and the encoders that get no
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -13,6 +14,8 @@ from evovideo.models import MODELS
 from evovideo.models.base import MODALITIES, Encoder
 from evovideo.tasks.base import TASKS, RecipeError, TermSpec, check_weight, parse_task_term
 from evovideo.tasks.distill import DistillSpec, parse_distill_term
+
+log = logging.getLogger(__name__)
 
 TOWER_MODALITIES = tuple(m for m in MODALITIES if m != "rgb")
 
@@ -157,6 +160,12 @@ def make_plan(
                 raise RecipeError(f"{field_name}['{s.key}'] needs a {m} tower; add it to towers, e.g. "
                                  f"towers: {{{m}: {_example(m)[0]}}} ({m} encoders: {', '.join(_example(m))})")
     feature_modalities = tuple(dict.fromkeys(m for m in MODALITIES if m in feature_mods))
+    unused = [m for m in towers if m not in feature_modalities]
+    if unused:
+        log.warning("towers %s: no task or distill term with a weight > 0 reads %s, so %s not built or run "
+                    "(give such a term a weight > 0, or remove the tower)",
+                    ", ".join(f"{m}: {towers[m]}" for m in unused), " / ".join(unused),
+                    "it is" if len(unused) == 1 else "they are")
     encoder_names = {"rgb": student} | {m: towers[m] for m in feature_modalities if m != "rgb"}
     frozen = tuple(m for m in encoder_names if m not in grad_mods)
     return TermPlan(

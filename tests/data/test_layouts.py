@@ -45,8 +45,10 @@ def test_hmdb51_folds(hmdb51_root, split):
     assert all(f"clip{split - 1}_" in r.path for r in test)
     dm = HMDB51DataModule(root=str(hmdb51_root), split=split, **SMALL)
     dm.setup("fit")
-    b = _one_batch(dm, "val")
-    assert b["rgb"].shape == (2, 3, 4, 16, 16) and b["label"].dtype == torch.int64
+    b = _one_batch(dm, "val")  # val: carved from the training list, never the test list
+    assert b["rgb"].shape[1:] == (3, 4, 16, 16) and b["label"].dtype == torch.int64
+    val = {r.path for r in dm.datasets["val"].records}
+    assert val <= {r.path for r in train} and not val & {r.path for r in test}
 
 
 @pytest.mark.parametrize("layout", ["csv", "folders"])

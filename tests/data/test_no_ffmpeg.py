@@ -58,7 +58,8 @@ def test_without_ffmpeg_auto_decodes_with_pyav_and_explicit_torchcodec_fails_at_
         assert len(fs) == 10, len(fs)
         # a DataModule with backend='auto' trains from the files
         from evovideo.lightning import UCF101DataModule
-        dm = UCF101DataModule(root=root, num_frames=4, stride=1, frame_rate=16.0, size=16, resize=20, batch_size=2)
+        dm = UCF101DataModule(root=root, num_frames=4, stride=1, frame_rate=16.0, size=16, resize=20, batch_size=2,
+                              val_fraction=0)  # one training group: nothing to carve a validation fold from
         dm.setup("fit")
         assert next(iter(dm.train_dataloader()))["rgb"].shape == (2, 3, 4, 16, 16)
         try:

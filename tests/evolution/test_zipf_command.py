@@ -45,3 +45,26 @@ def test_precision_choices_follow_kmeans():
     parser = argparse.ArgumentParser()
     bench_zipf.add_arguments(parser)
     assert tuple(next(a for a in parser._actions if a.dest == "precision").default) == PRECISIONS
+
+
+def test_zipf_command_is_deterministic_for_a_random_init_encoder(tmp_path):
+    import torch
+
+    scores = []
+    for run, state in enumerate((1, 2)):
+        torch.manual_seed(state)  # whatever the process' RNG state was before
+        out = tmp_path / f"z{run}"
+        assert main(["zipf", "--encoder", "test_r2plus1d", "--videos-per-class", "1", "--k", "3",
+                     "--out", str(out)]) == 0
+        scores.append(json.loads((out / "zipf.json").read_text())["zipf_kl"])
+    assert scores[0] == scores[1]
+
+
+def test_zipf_command_k_larger_than_the_videos_fails_before_extraction(monkeypatch, realclips):
+    import evovideo.eval.features as features
+
+    monkeypatch.setattr(features, "extract_features", lambda *a, **k: pytest.fail("features were extracted"))
+    with pytest.raises(SystemExit, match="--k 100 \\(the default\\) is more clusters than the [0-9] videos"):
+        main(["zipf", "--encoder", "test_r2plus1d", "--data", "folder", "--root", str(realclips)])
+    with pytest.raises(SystemExit, match="--k 11 is more clusters than the 10 videos of --data synthetic"):
+        main(["zipf", "--encoder", "test_r2plus1d", "--videos-per-class", "1", "--k", "11"])

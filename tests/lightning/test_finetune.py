@@ -95,7 +95,11 @@ def test_linear_probe_freezes_encoder():
 
 @pytest.mark.slow
 def test_short_finetune_beats_chance_and_folds_report(ucf_layout, tmp_path, capsys):
-    """A real short run through `evovideo finetune` (folds 1 and 2): video-level accuracy above chance."""
+    """A real short run through `evovideo finetune` (folds 1 and 2): per-split results, mean ± std,
+    and the checkpoint chosen on validation carved from the training list, never on test.
+
+    (It used to assert accuracy above chance: that held only because the best checkpoint was picked
+    on the test list -- 71.4 / 78.6% then, 50.0 / 50.0% for the last epoch of the same run.)"""
     args = ["finetune", "-c", RECIPE, "--root", str(ucf_layout), "--encoder", "test_r2plus1d", "--folds", "1", "2",
             "--out", str(tmp_path)]
     sets = ["model.num_classes=2", "model.optimizer=adamw", "model.lr=0.003", "model.drop_rate=0",
@@ -106,7 +110,9 @@ def test_short_finetune_beats_chance_and_folds_report(ucf_layout, tmp_path, caps
     assert main(args + [x for s in sets for x in ("--set", s)]) == 0
     res = json.loads((tmp_path / "results.json").read_text())
     assert set(res["splits"]) == {"1", "2"} and res["split1"] == res["splits"]["1"]
-    assert res["split1"]["test/acc_video"] > 50.0  # 2 classes: chance is 50%
+    for r in res["splits"].values():
+        assert 0.0 <= r["test/acc_video"] <= 100.0
+        assert "training list" in r["selection"] and r["checkpoint"].endswith("best.ckpt")
     mean, std = res["mean_std"]["test/acc_video"]["mean"], res["mean_std"]["test/acc_video"]["std"]
     accs = [r["test/acc_video"] for r in res["splits"].values()]
     assert mean == pytest.approx(sum(accs) / 2) and std >= 0

@@ -1,0 +1,128 @@
+"""Every setting of an evolve recipe checked before any candidate trains (and before the results
+file is created, so a mistake never locks the output folder).
+
+    check_settings(recipe)          # numbers and names: population, tournament, budget, mutation, ...
+    check_recipe(recipe, base)      # + the pretrain recipe's classes and values, the fitness and its data
+
+Each failure is one :class:`RecipeError` line: ``<recipe>: <field> = <value>: <what is allowed>``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from evovideo.evolution.fitness import FITNESS
+from evovideo.tasks import RecipeError
+
+RUNNERS = ("local", "ray")
+
+
+def _where(recipe: Any) -> str:
+    return f"evolve recipe {recipe.source}" if getattr(recipe, "source", None) else "evolve recipe"
+
+
+def check_int(where: str, name: str, value: Any, low: int, high: int | None = None, allowed: str = "") -> int:
+    """``value`` as an int in [low, high], else a RecipeError naming ``name`` and the allowed range."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+    if not ok:
+        rule = allowed or (f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]")
+        raise RecipeError(f"{where}: {name} = {value!r}: must be {rule}")
+    return value
+
+
+def check_float(where: str, name: str, value: Any, low: float, high: float | None = None,
+                open_low: bool = False, allowed: str = "") -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if open_low else value >= low) and (high is None or value <= high)
+    if not ok:
+        bound = f"> {low}" if open_low else f">= {low}"
+        rule = allowed or (f"a number {bound}" if high is None else f"a number {bound} and <= {high}")
+        raise RecipeError(f"{where}: {name} = {value!r}: must be {rule}")
+    return float(value)
+
+
+def check_settings(recipe: Any) -> None:
+    """The search settings (no file read, nothing imported): fail on the first bad one."""
+    w = _where(recipe)
+    pop = check_int(w, "population", recipe.population, 2)
+    check_int(w, "tournament", recipe.tournament, 1, pop, f"an integer in [1, population={pop}]")
+    check_int(w, "generations", recipe.generations, 1)
+    check_int(w, "elite", recipe.elite, 0, pop, f"an integer in [0, population={pop}]")
+    check_int(w, "budget", recipe.budget, 1, allowed="an integer >= 1 (training steps per candidate)")
+    check_int(w, "seed", recipe.seed, 0)
+    if recipe.final_max_steps is not None:
+        check_int(w, "final_max_steps", recipe.final_max_steps, 1, allowed="null or an integer >= 1")
+    if not isinstance(recipe.pretrain, str) or not recipe.pretrain:
+        raise RecipeError(f"{w}: pretrain = {recipe.pretrain!r}: must be the path of a pretrain recipe")
+    if recipe.search_space is not None and (not isinstance(recipe.search_space, list) or not recipe.search_space
+                                            or not all(isinstance(n, str) for n in recipe.search_space)):
+        raise RecipeError(f"{w}: search_space = {recipe.search_space!r}: must be null or a non-empty list of term names")
+    if not isinstance(recipe.candidate_overrides, dict):
+        raise RecipeError(f"{w}: candidate_overrides = {recipe.candidate_overrides!r}: must be a mapping")
+    m = recipe.mutation
+    if m["rate"] is not None:
+        check_float(w, "mutation.rate", m["rate"], 0.0, 1.0, open_low=True, allowed="null or a number in (0, 1]")
+    check_float(w, "mutation.sigma", m["sigma"], 0.0)
+    odds = [check_float(w, f"mutation.{k}", m[k], 0.0) for k in ("p_perturb", "p_zero", "p_resample")]
+    if sum(odds) <= 0:
+        raise RecipeError(f"{w}: mutation.p_perturb/p_zero/p_resample = {odds}: at least one must be > 0")
+    f = recipe.fitness
+    if not isinstance(f["name"], str) or f["name"] not in FITNESS:
+        raise RecipeError(f"{w}: fitness.name = {f['name']!r}: must be one of {', '.join(FITNESS.list())}")
+    if not isinstance(f["args"], dict):
+        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: must be a mapping of the fitness' arguments")
+    from evovideo.evolution.candidate import FOLDS
+
+    if f["fold"] not in FOLDS:
+        raise RecipeError(f"{w}: fitness.fold = {f['fold']!r}: must be one of {', '.join(FOLDS)}")
+    if not isinstance(f["data"], dict) or "class_path" not in f["data"]:
+        raise RecipeError(f"{w}: fitness.data = {f['data']!r}: must be {{class_path: <a LightningDataModule>, "
+                          "init_args: {...}}, e.g. evovideo.lightning.SyntheticDataModule")
+    r = recipe.runner
+    if r["name"] not in RUNNERS:
+        raise RecipeError(f"{w}: runner.name = {r['name']!r}: must be one of {', '.join(RUNNERS)}")
+    check_int(w, "runner.workers", r["workers"], 1)
+    if r["num_cpus"] is not None:
+        check_int(w, "runner.num_cpus", r["num_cpus"], 1, allowed="null or an integer >= 1")
+    check_float(w, "runner.gpus_per_candidate", r["gpus_per_candidate"], 0.0)
+
+
+def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
+    """Settings, then what needs imports: the candidates' pretrain recipe (classes resolved against their
+    base classes, values checked by the data module and the term plan), the fitness and its data set."""
+    check_settings(recipe)
+    w = _where(recipe)
+    from evovideo.evolution.candidate import fitness_datamodule
+    from evovideo.lightning.recipe_check import check_pretrain_recipe
+
+    candidate = recipe.candidate_recipe(base)
+    check_pretrain_recipe(candidate, where=f"pretrain recipe {recipe.pretrain}")
+    names = recipe.space_names(base)
+    known = set(recipe.initial_lambdas(base))
+    unknown = [n for n in names if n not in known]
+    if unknown and recipe.search_space is not None:
+        from evovideo.tasks.plan import make_plan  # a term not in the base recipe must still be a valid term
+
+        init = (candidate.get("model") or {}).get("init_args") or {}
+        make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
+                  {n: 1.0 for n in names if ":" not in n}, {n: 1.0 for n in names if ":" in n}, {})
+    f = recipe.fitness
+    try:
+        fit = FITNESS.create(f["name"], **f["args"])
+    except (TypeError, ValueError) as err:
+        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: {err}") from None
+    dm = fitness_datamodule(f["data"])
+    fold = f["fold"]
+    dm.setup("validate" if fold == "val" else fold)
+    videos = _num_videos(dm, fold)
+    need = getattr(fit, "min_samples", None)
+    if videos is not None and need is not None and videos < need:
+        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: the '{f['name']}' fitness needs at least {need} "
+                          f"videos, but fitness.data fold '{fold}' has {videos}; lower k or use a larger set")
+
+
+def _num_videos(dm: Any, fold: str) -> int | None:
+    """How many videos (= feature rows) a data module's fold holds, when it can tell."""
+    dataset = getattr(dm, "datasets", {}).get(fold)
+    records = getattr(dataset, "records", None)  # ClipDataset: one record per video (views share it)
+    return len(records) if records is not None else None
