@@ -6,6 +6,7 @@
   evovideo bench fitness ...                        every fitness on controlled feature sets
   evovideo bench tasks ...                          each ELo task's held-out pretext metric vs its baseline
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
+  evovideo bench evolution ...                      evolved lambdas vs single terms, hand-set, uniform, random
   evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "fitness": "evovideo.bench.fitness",
     "tasks": "evovideo.bench.tasks",
     "fewshot": "evovideo.bench.fewshot",
+    "evolution": "evovideo.bench.evolution",
     "memory": "evovideo.bench.memory",
 }
 

@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     fit = dict(recipe.fitness)
     fit["data"] = _with_backend(fit["data"], args.backend)
     out = Path(recipe.out)
-    header = search_header(search, budget=recipe.budget, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
+    rungs, keep = recipe.halving_rungs()
+    halving = {"halving": {"rungs": rungs, "keep": keep}} if rungs else {}
+    header = search_header(search, budget=recipe.budget, **halving, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
                            fitness_data=fit["data"], fitness_fold=fit["fold"])
     results = ResultsFile(out / "results.jsonl", header)
     evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, fitness=fit["name"], fitness_args=fit["args"],
@@ -103,29 +105,42 @@ def run(args: argparse.Namespace) -> int:
     runner = make_runner(runner_cfg["name"], workers=runner_cfg["workers"], address=runner_cfg["address"],
                          num_cpus=runner_cfg["num_cpus"], gpus_per_candidate=runner_cfg["gpus_per_candidate"])
     total = recipe.population * recipe.generations
+
+    def finished() -> int:  # candidates with their last score (successive halving also saves rung scores)
+        return sum(1 for r in results.records if r.get("final", True))
+    steps = f"{recipe.budget} steps each" if not rungs else f"successive halving at {rungs} steps, keeping {keep:.0%}"
     print(f"evolving {len(names)} lambdas: {recipe.generations} generations x {recipe.population} candidates, "
-          f"{recipe.budget} steps each, fitness '{fit['name']}', runner '{runner_cfg['name']}'; results: {results.path}")
+          f"{steps}, fitness '{fit['name']}', runner '{runner_cfg['name']}'; results: {results.path}")
     if results.records:
-        print(f"continuing: {len(results.records)} of {total} candidates already finished")
+        print(f"continuing: {finished()} of {total} candidates already finished")
 
     def progress(rec: dict) -> None:
-        print(f"[{len(results.records)}/{total}] {rec['id']}  score {rec['score']:.4f}  ({rec['time_s']:.1f} s)", flush=True)
+        done = finished()
+        at = f" at {rec['steps']} steps" if "steps" in rec else ""
+        knn = f"  kNN {rec['metrics']['knn_accuracy']:.3f}" if "knn_accuracy" in rec["metrics"] else ""
+        print(f"[{done}/{total}] {rec['id']}  score {rec['score']:.4f}{at}{knn}  ({rec['time_s']:.1f} s)", flush=True)
 
     try:
-        run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress)
+        run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress,
+                      rungs=rungs, keep=keep)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(results.records)} of {total} candidates finished and are kept in {results.path}; "
+        print(f"\ninterrupted: {finished()} of {total} candidates finished and are kept in {results.path}; "
               "run the same command again to continue where it stopped", file=sys.stderr)
         return 130
     best = search.best()
     target = Path(recipe.best_recipe) if recipe.best_recipe else out / "best_pretrain.yaml"
     note = (f"ELo lambdas evolved by `evovideo evolve -c {args.config}`: candidate {best.candidate.id} of "
-            f"{len(results.records)}, fitness '{fit['name']}' {fit['args']} score {best.score:.4f} (lower is better) "
+            f"{finished()}, fitness '{fit['name']}' {fit['args']} score {best.score:.4f} (lower is better) "
             f"after {recipe.budget} steps.\nResults: {results.path}")
     write_pretrain_recipe(base, best.candidate.lambdas, target, note, max_steps=recipe.final_max_steps)
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")
+    from evovideo.evolution.validity import fitness_validity
+
+    for group, v in fitness_validity(results.records).items():
+        print(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (permutation p {v['p']:.3f}, n={v['n']}) "
+              "between -fitness and kNN accuracy on the labelled fitness set")
     if not args.no_plots:
         from evovideo.evolution.plots import plot_evolution
 

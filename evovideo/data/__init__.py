@@ -85,12 +85,17 @@ def folder(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str =
 def synthetic(
     builder: SampleBuilder, split: int = 1, fold: str = "train", num_videos_per_class: int = 8, num_classes: int = 10,
     video_frames: int = 32, video_size: int = 64, fps: int = 16, seed: int = 0, val_fraction: float = 0.0,
-    val_seed: int = 0, **kw: Any,
+    val_seed: int = 0, long_tail: float = 0.0, **kw: Any,
 ) -> InMemoryClipDataset:
     """The in-memory synthetic set (``evovideo.data.synthetic``), UCF101-style group splits:
     split k tests groups 7k-6..7k, the rest train.  ``val_fraction`` > 0 carves val from the train
     groups (for supervised selection); with 0, val is the test groups (unlabelled uses only: the
-    pretraining recipes' Zipf fitness), as before."""
+    pretraining recipes' Zipf fitness), as before.
+
+    ``long_tail`` = s > 0 draws the fold's classes with Zipf frequencies: class c (0-based, in
+    ``MOTIONS`` order) keeps its first ``max(1, round(m * (c + 1) ** -s))`` clips of the fold, m being
+    the balanced per-class count (the premise of the Zipf fitness: real video is long-tailed).  The
+    kept clips are the balanced set's, so a long-tailed fold is a subset of the balanced one."""
     from evovideo.data.synthetic import SyntheticVideos, ucf101_split_groups
 
     kw.pop("root", None)
@@ -102,10 +107,25 @@ def synthetic(
     if val_fraction > 0 and fold != "test":
         held = holdout_mask([f"g{ds.group_clip(i)[0]:02d}" for i in idx], val_fraction, val_seed)
         idx = [i for i, h in zip(idx, held) if h == (fold == "val")]
+    if long_tail < 0:
+        raise ValueError(f"long_tail={long_tail}: the Zipf exponent of the class frequencies must be >= 0 (0 = balanced)")
+    if long_tail > 0:
+        idx = long_tailed(idx, [ds.label(i) for i in idx], long_tail)
     tag = f"synthetic(seed={seed},T={video_frames},size={video_size},fps={fps})"
     return InMemoryClipDataset(
         _Subset(ds, idx), builder, labels=[ds.label(i) for i in idx], names=[f"{tag}/{ds.name(i)}" for i in idx], **kw
     )
+
+
+def long_tailed(indices: list[int], labels: list[int], s: float) -> list[int]:
+    """The first ``max(1, round(m * (c + 1) ** -s))`` items of each class c of a balanced list
+    (m = the largest class's count): class frequencies follow Zipf's law with exponent ``s``."""
+    per_class: dict[int, list[int]] = {}
+    for i, y in zip(indices, labels):
+        per_class.setdefault(y, []).append(i)
+    m = max(len(v) for v in per_class.values())
+    keep = {y: max(1, round(m * (y + 1) ** -s)) for y in per_class}
+    return [i for y, items in sorted(per_class.items()) for i in items[: keep[y]]]
 
 
 class _Subset:

@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from evovideo.data.decode import DecodedVideo, DecodeError, MemoryReader, VideoReader, open_video, resolve_backend
+from evovideo.data.memo import SampleMemo
 from evovideo.data.pipeline import SampleBuilder
 from evovideo.data.splits import VideoRecord
 
@@ -111,6 +112,7 @@ class ClipDataset(Dataset):
         self.crops_per_video = 1 if train else crops_per_video
         self.backend = resolve_backend(backend)  # once here, not per file (nor per worker)
         self.tracker = SkipTracker(len(self.records))
+        self.memo: SampleMemo | None = None  # built samples kept across runs (evovideo.data.memo)
 
     @property
     def views(self) -> int:
@@ -140,6 +142,11 @@ class ClipDataset(Dataset):
     def __getitem__(self, key: int | SampleKey) -> dict:
         """Item ``key`` (an int, or a ``SampleKey`` from ``EpochSampler`` carrying epoch and seed)."""
         key = SampleKey(*key) if isinstance(key, tuple) else SampleKey(int(key))
+        if self.memo is not None:
+            return self.memo.get_or_build(tuple(key), lambda: self._get(key))
+        return self._get(key)
+
+    def _get(self, key: SampleKey) -> dict:
         n = len(self.records)
         video, view = divmod(key.index, self.views)
         rng = sample_rng(key) if self.train else None

@@ -26,6 +26,7 @@ from evovideo.evolution.results import ResultsFile
 from evovideo.evolution.runners import LocalRunner, RayRunner, make_runner
 from evovideo.evolution.loop import run_evolution, search_header
 from evovideo.evolution.candidate import PretrainEvaluator
+from evovideo.evolution.validity import fitness_validity, rescore, spearman
 
 __all__ = [
     "FITNESS",
@@ -52,4 +53,7 @@ __all__ = [
     "knn_accuracy",
     "zipf_fitness",
     "zipf_prior",
+    "fitness_validity",
+    "rescore",
+    "spearman",
 ]

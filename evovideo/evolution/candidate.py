@@ -17,6 +17,7 @@ The evaluator is a plain picklable object: process and Ray workers rebuild the d
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -28,6 +29,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from evovideo.evolution.fitness import FITNESS, FitnessResult
+from evovideo.evolution.knn import knn_accuracy
 from evovideo.evolution.search import Candidate
 from evovideo.models import Encoder
 
@@ -37,13 +39,18 @@ FOLDS = ("train", "val", "test")
 Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
 
 
-def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path) -> Encoder:
-    """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student."""
+def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path,
+                            stop_at: int | None = None, resume_from: Path | None = None) -> Encoder:
+    """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student.
+
+    ``stop_at``: stop there on the ``budget``-step schedule (a successive-halving rung, checkpoint
+    ``workdir/stopped.ckpt``); ``resume_from``: continue such a checkpoint."""
     from evovideo.lightning.pretrain import run_pretraining
 
     return run_pretraining(
         recipe, lambdas=dict(lambdas), max_steps=budget, seed=seed, root_dir=workdir,
         trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False},
+        stop_at=stop_at, resume_from=resume_from,
     )
 
 
@@ -98,6 +105,14 @@ class PretrainEvaluator:
     workdir: str = "runs/evolve/candidates"
     device: str = "auto"  # feature extraction: "auto" = cuda when available, else cpu
     trainer: Trainer = pretrain_with_lightning
+    stop_at: int | None = None  # successive halving: score at this step of the budget-step schedule
+    resume_at: int | None = None  # ... continuing the checkpoint its previous rung stopped at
+    validate: bool = True  # labelled fitness data: also report kNN accuracy (the fitness's validity)
+
+    def at_rung(self, steps: int, previous: int | None) -> "PretrainEvaluator":
+        """This evaluator stopping at ``steps`` (None-like when ``steps`` is the budget), continuing
+        the run its ``previous`` rung stopped at (steps of that rung, or None to start fresh)."""
+        return dataclasses.replace(self, stop_at=None if steps >= self.budget else steps, resume_at=previous)
 
     def __post_init__(self) -> None:
         FITNESS.get(self.fitness)  # unknown names fail now, listing the known ones
@@ -106,22 +121,34 @@ class PretrainEvaluator:
         from evovideo.tasks.base import RecipeError
 
         workdir = Path(self.workdir) / candidate.id
+        rung = {}
+        if self.stop_at is not None or self.resume_at is not None:
+            resume = workdir / f"steps{self.resume_at}" / "stopped.ckpt" if self.resume_at else None
+            rung = {"stop_at": self.stop_at, "resume_from": resume if resume is not None and resume.is_file() else None}
+            workdir = workdir / f"steps{self.stop_at or self.budget}"
         try:
-            student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir)
+            student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir, **rung)
         except RecipeError as err:  # e.g. distillation from a tower no remaining term trains
             log.warning("candidate %s refused: %s", candidate.id, err)
             return FitnessResult(score=math.inf, metrics={"error": f"refused: {err}"})
-        return self.score(student)
+        return self.score(student, save_to=workdir / "fitness_features.pt")
 
-    def score(self, encoder: Encoder) -> FitnessResult:
-        """The fitness of an encoder's features on the fitness data."""
+    def score(self, encoder: Encoder, save_to: Path | None = None) -> FitnessResult:
+        """The fitness of an encoder's features on the fitness data (kept in ``save_to``, so any
+        other fitness can be computed on them afterwards: ``evovideo.eval.features.FeatureSet.load``)."""
         from evovideo.eval.features import extract_features
 
         fit = FITNESS.create(self.fitness, **self.fitness_args)
         loader = build_loader(self.fitness_data, self.fitness_fold)
         device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         fs = extract_features(encoder, loader, device=device, progress=False)
+        if save_to is not None:
+            fs.save(save_to)
         if not bool(torch.isfinite(fs.features).all()):  # training diverged: worst score, keep going
             log.warning("non-finite features: candidate scored +inf")
             return FitnessResult(score=math.inf, metrics={"error": "non-finite features (training diverged)"})
-        return fit(fs.features, fs.labels if fit.requires_labels else None)
+        result = fit(fs.features, fs.labels if fit.requires_labels else None)
+        labelled = fs.labels is not None and bool((fs.labels >= 0).all()) and len(set(fs.labels.tolist())) > 1
+        if self.validate and labelled and "knn_accuracy" not in result.metrics:
+            result.metrics["knn_accuracy"] = knn_accuracy(fs.features, fs.labels)  # validity, never selects
+        return result

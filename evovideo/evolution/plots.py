@@ -25,14 +25,15 @@ def _finite(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def best_so_far(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each generation (0..last), the lowest-score record of it and the ones before."""
+    """For each generation (0..last), the best record of it and the ones before (lowest score;
+    with successive halving, the most training steps first, as the search ranks them)."""
     recs = _finite(records)
     if not recs:
         return []
     out, best = [], None
     for g in range(max(r["generation"] for r in recs) + 1):
         for r in (r for r in recs if r["generation"] == g):
-            if best is None or r["score"] < best["score"]:
+            if best is None or (-r.get("steps", 0), r["score"]) < (-best.get("steps", 0), best["score"]):
                 best = r
         out.append(best)
     return out
@@ -89,16 +90,20 @@ def plot_rank_size(masses: Sequence[float], s: float, path: str | Path, title: s
 
 def plot_evolution(records: Sequence[dict[str, Any]], out_dir: str | Path) -> list[Path]:
     """All three plots of a run into ``out_dir``; the rank-size plot only for a Zipf fitness."""
+    from evovideo.evolution.validity import groups, plot_validity
+
     out_dir = Path(out_dir)
+    validity = [plot_validity(records, out_dir / "fitness_validity.png")] if groups(records) else []
+    records = [r for r in records if r.get("final", True)]  # successive halving: a candidate's last score
     if not _finite(records):
-        return []
+        return validity
     paths = [plot_fitness(records, out_dir / "fitness_per_generation.png"),
              plot_best_lambdas(records, out_dir / "best_lambdas.png")]
     best = best_so_far(records)[-1]
     if "masses" in best.get("metrics", {}):
         paths.append(plot_rank_size(best["metrics"]["masses"], best["metrics"].get("s", 1.0),
                                     out_dir / "zipf_rank_size.png", title=f"best candidate {best['id']}"))
-    return paths
+    return paths + validity
 
 
 def _save(fig: Any, path: str | Path) -> Path:

@@ -4,6 +4,8 @@ Fields and defaults (every field is optional except ``pretrain``)::
 
     pretrain: recipes/pretrain/all_modalities_synthetic.yaml   # base recipe: encoders, data, optimiser, steps
     search_space: null        # lambda names to evolve; null = every task and distill term of `pretrain`
+    distill_layers: []        # distillation locations searched too: every tower of `pretrain` x each entry,
+                              # "layer3" (tower layer3 -> student layer3) or "layer4->layer3" (tower -> student)
     start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
     candidate_overrides: {}   # dotted keys changed in the base recipe for candidates only, e.g.
                               # {trainer.devices: 1, trainer.strategy: auto} (one GPU per candidate)
@@ -13,6 +15,8 @@ Fields and defaults (every field is optional except ``pretrain``)::
     elite: 1                  # best-so-far candidates that stay in the tournament pool
     mutation: {rate: null, sigma: 0.2, p_perturb: 0.6, p_zero: 0.2, p_resample: 0.2}
     budget: 200               # training steps per candidate (max_steps)
+    halving: null             # successive halving, e.g. {rungs: [0.34, 1.0], keep: 0.5}: every candidate
+                              # trains 34% of the budget (on the full schedule), the best half continues
     seed: 0                   # search draws and every candidate's training seed
     fitness: {name: zipf, args: {k: 100, s: 1.0}, data: {class_path: ..., init_args: {...}}, fold: val}
     runner: {name: local, workers: 1, address: null, num_cpus: null, gpus_per_candidate: 0}
@@ -50,6 +54,7 @@ DEFAULT_RUNNER = {"name": "local", "workers": 1, "address": None, "num_cpus": No
 class EvolveRecipe:
     pretrain: str
     search_space: list[str] | None = None
+    distill_layers: list[str] = field(default_factory=list)
     start_from_recipe: bool = True
     candidate_overrides: dict[str, Any] = field(default_factory=dict)
     population: int = 8
@@ -58,6 +63,7 @@ class EvolveRecipe:
     elite: int = 1
     mutation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MUTATION))
     budget: int = 200
+    halving: dict[str, Any] | None = None
     seed: int = 0
     fitness: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_FITNESS))
     runner: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RUNNER))
@@ -125,8 +131,26 @@ class EvolveRecipe:
         return {**{k: float(v) for k, v in (init.get("tasks") or {}).items()},
                 **{k: float(v) for k, v in (init.get("distill") or {}).items()}}
 
+    def halving_rungs(self) -> tuple[list[int] | None, float]:
+        """Successive-halving rungs in steps (fractions of ``budget``) and the fraction kept at each."""
+        if not self.halving:
+            return None, 0.5
+        bad = sorted(set(self.halving) - {"rungs", "keep"})
+        if bad or "rungs" not in self.halving:
+            raise ValueError(f"halving needs 'rungs' (fractions of the budget, last 1.0) and optionally 'keep'; got {self.halving}")
+        rungs = sorted({max(1, round(float(f) * self.budget)) for f in self.halving["rungs"]})
+        return rungs, float(self.halving.get("keep", 0.5))
+
+    def distill_names(self, base: dict[str, Any]) -> list[str]:
+        """``<tower>:<location>`` for every tower of the base recipe and every ``distill_layers`` entry."""
+        towers = list(((base.get("model") or {}).get("init_args") or {}).get("towers") or {})
+        if self.distill_layers and not towers:
+            raise ValueError(f"distill_layers {self.distill_layers} given, but pretrain recipe '{self.pretrain}' has no towers")
+        return [f"{t}:{loc}" for t in towers for loc in self.distill_layers]
+
     def space_names(self, base: dict[str, Any]) -> tuple[str, ...]:
         names = tuple(self.search_space or self.initial_lambdas(base))
+        names += tuple(n for n in self.distill_names(base) if n not in names)
         if not names:
             raise RecipeError(f"pretrain recipe '{self.pretrain}' has no tasks/distill terms and no search_space is given")
         return names

@@ -42,6 +42,13 @@ class Told:
     candidate: Candidate
     score: float  # lower is better; NaN counts as +inf
     metrics: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0  # training steps behind the score (successive halving): more steps rank first
+
+    @property
+    def rank_key(self) -> tuple:
+        """Candidates scored after more steps rank before those stopped early (a stopped candidate
+        lost to the survivors at the rung where it stopped), then by score."""
+        return (-self.steps, self.score, self.candidate.generation, self.candidate.index)
 
 
 class TournamentSearch:
@@ -82,8 +89,10 @@ class TournamentSearch:
         return [c for c in self._proposed.values() if c.generation == self.generation and c.id not in self._told]
 
     def tell(self, candidate_id: str, score: float, metrics: dict[str, Any] | None = None,
-             lambdas: dict[str, float] | None = None) -> None:
-        """Record a score.  ``lambdas`` (when given, e.g. from a results file) must match the proposal."""
+             lambdas: dict[str, float] | None = None, steps: int = 0) -> None:
+        """Record a score after ``steps`` training steps (successive halving: candidates stopped at
+        fewer steps rank after the survivors).  ``lambdas`` (when given, e.g. from a results file)
+        must match the proposal."""
         if candidate_id not in self._proposed:
             raise KeyError(
                 f"candidate '{candidate_id}' was not proposed by this search (generation {self.generation}); "
@@ -98,7 +107,7 @@ class TournamentSearch:
         if candidate_id in self._told:
             return  # told twice (e.g. replayed results): keep the first
         score = float(score)
-        self._told[candidate_id] = Told(cand, math.inf if math.isnan(score) else score, dict(metrics or {}))
+        self._told[candidate_id] = Told(cand, math.inf if math.isnan(score) else score, dict(metrics or {}), int(steps))
         while not self.done and not self.ask():
             self.generation += 1
             if not self.done:
@@ -113,7 +122,7 @@ class TournamentSearch:
         pool = [t for t in self.history() if up_to_generation is None or t.candidate.generation <= up_to_generation]
         if not pool:
             raise ValueError("no candidate has been scored yet")
-        return min(pool, key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+        return min(pool, key=lambda t: t.rank_key)
 
     # -- generations -------------------------------------------------------------------------
     def _make_generation(self, g: int) -> list[Candidate]:
@@ -125,12 +134,12 @@ class TournamentSearch:
                 out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, dict(lam)))
             return out
         prev = [t for t in self.history() if t.candidate.generation == g - 1]
-        elites = sorted(self._told.values(), key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+        elites = sorted(self._told.values(), key=lambda t: t.rank_key)
         pool = prev + [t for t in elites[: self.elite] if t.candidate.generation != g - 1]
         out = []
         for i in range(self.population):
             picks = rng.choice(len(pool), size=min(self.tournament, len(pool)), replace=False)
-            winner = min((pool[j] for j in picks), key=lambda t: (t.score, t.candidate.generation, t.candidate.index))
+            winner = min((pool[j] for j in picks), key=lambda t: t.rank_key)
             child, changes = self.space.mutate(winner.candidate.lambdas, rng)
             out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, child, winner.candidate.id, tuple(changes)))
         return out

@@ -16,6 +16,7 @@ workers included) and ``SkippedFilesCallback`` logs the count.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 
 from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
 from evovideo.data.dataset import EpochSampler, ResumableDataLoader
+from evovideo.data.memo import SampleMemo
 from evovideo.data.decode import resolve_backend
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
 from evovideo.modalities import FlowSettings
@@ -414,7 +416,12 @@ class SyntheticDataModule(VideoDataModule):
     ``val_fraction`` > 0 carves it from the train groups: set it for any supervised selection).
     ``seed`` renders the videos; ``sample_seed`` draws the train clips (see ``VideoDataModule``).  ``hflip`` defaults
     to False: the motion classes are not mirror-invariant (a flipped MoveLeft is MoveRight,
-    clockwise becomes anticlockwise), so a flip would give a clip the wrong label."""
+    clockwise becomes anticlockwise), so a flip would give a clip the wrong label.
+
+    ``long_tail`` > 0 draws every fold's classes with Zipf frequencies of that exponent (see
+    ``evovideo.data.synthetic`` / the ``synthetic`` dataset).  ``memo_mb`` > 0 keeps up to that many
+    MB of built samples in a process-wide memo (``evovideo.data.memo``): an evolution's candidates
+    train with the same seed, hence on the same samples, and render and compute flow for them once."""
 
     dataset_name = "synthetic"
     num_classes = 10
@@ -449,6 +456,8 @@ class SyntheticDataModule(VideoDataModule):
         sample_seed: int | None = None,
         val_fraction: float = 0.0,
         val_seed: int = 0,
+        long_tail: float = 0.0,
+        memo_mb: int = 0,
     ) -> None:
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
@@ -471,10 +480,16 @@ class SyntheticDataModule(VideoDataModule):
         self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
                                video_frames=video_frames, video_size=video_size, fps=fps, seed=seed,
-                               val_fraction=val_fraction, val_seed=val_seed)
+                               val_fraction=val_fraction, val_seed=val_seed, long_tail=long_tail)
+        self.memo_mb = memo_mb
 
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
         crops = self.test_crops if fold == "test" else 1
-        return DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
-                               clips_per_video=clips, crops_per_video=crops, **self._synthetic)
+        ds = DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
+                             clips_per_video=clips, crops_per_video=crops, **self._synthetic)
+        if self.memo_mb > 0:  # every sample is a pure function of these settings and its key
+            ident = dict(self._synthetic, builder=repr(sorted(self._builder_args.items())), fold=fold, split=self.split,
+                         clips=clips, crops=crops)
+            ds.memo = SampleMemo.shared(json.dumps(ident, sort_keys=True, default=str), self.memo_mb)
+        return ds

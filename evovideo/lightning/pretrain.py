@@ -247,6 +247,8 @@ def run_pretraining(
     root_dir: str | Path = "runs/pretrain",
     datamodule: pl.LightningDataModule | None = None,
     trainer_overrides: Mapping[str, Any] | None = None,
+    stop_at: int | None = None,
+    resume_from: str | Path | None = None,
 ) -> Encoder:
     """Pretrain from a recipe and return the trained student (used by the evolution and the demo).
 
@@ -259,6 +261,10 @@ def run_pretraining(
         root_dir: the trainer's ``default_root_dir`` (logs, checkpoints, the exported student).
         datamodule: use this instead of the recipe's ``data``.
         trainer_overrides: extra Trainer arguments (e.g. ``{"enable_progress_bar": False}``).
+        stop_at: stop after this many steps of a run *scheduled* for ``max_steps`` (the learning
+            rate follows the full run's schedule) and save ``<root_dir>/stopped.ckpt``; successive
+            halving scores a candidate there and continues the survivors from it.
+        resume_from: a checkpoint to continue from (e.g. that ``stopped.ckpt``).
 
     Returns the student ``Encoder`` (CPU); ``student.pretrain_metrics`` holds the last logged values.
     """
@@ -279,17 +285,39 @@ def run_pretraining(
     cfg["seed_everything"] = seed
     if datamodule is not None:
         cfg.pop("data", None)
-    cli = build_cli(cfg, datamodule_required=datamodule is None)
+    try:
+        cli = build_cli(cfg, datamodule_required=datamodule is None)
+    except ValueError as err:  # LightningCLI wraps the model's errors; a recipe error stays one
+        if isinstance(err.__cause__, RecipeError):
+            raise err.__cause__ from None
+        raise
     dm = datamodule if datamodule is not None else cli.datamodule
     cli.model.check_data(dm)
     if not trainer.get("enable_progress_bar", True):  # e.g. evolution candidates: a few lines instead
         from evovideo.lightning.progress import ProgressLog
 
         cli.trainer.callbacks.append(ProgressLog(Path(root_dir).name))
-    cli.trainer.fit(cli.model, datamodule=dm)
+    if stop_at is not None:
+        cli.trainer.callbacks.append(StopAt(int(stop_at), Path(root_dir) / "stopped.ckpt"))
+    cli.trainer.fit(cli.model, datamodule=dm, ckpt_path=str(resume_from) if resume_from else None)
     student = cli.model.student.cpu()
     student.pretrain_metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     return student
+
+
+class StopAt(pl.Callback):
+    """Save ``path`` and stop once ``trainer.global_step`` reaches ``step`` (the schedule stays the
+    full run's).  Saved here, mid-epoch, as ``ModelCheckpoint(every_n_train_steps)`` does: a
+    checkpoint saved after ``fit`` returns marks the epoch completed, and resuming from it would
+    skip the rest of that epoch's batches."""
+
+    def __init__(self, step: int, path: Path) -> None:
+        self.step, self.path = step, path
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step >= self.step and not trainer.should_stop:
+            trainer.save_checkpoint(self.path)
+            trainer.should_stop = True
 
 
 def scale_warmup(cfg: dict[str, Any], max_steps: int) -> dict[str, Any]:

@@ -47,13 +47,13 @@ def test_evolve_end_to_end_and_rerun_continues(tmp_path, capsys, recwarn, caplog
     assert [r["id"] for r in records] == ["g000c000", "g000c001", "g001c000", "g001c001"]
     assert records[0]["lambdas"] == {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5}  # start_from_recipe
     assert all(r["budget"] == 2 and r["seed"] == 0 and r["time_s"] > 0 and len(r["metrics"]["masses"]) == 3
-               for r in records)
+               and 0 <= r["metrics"]["knn_accuracy"] <= 1 for r in records)  # labelled fitness set: validity too
     best = min(records, key=lambda r: r["score"])
     written = yaml.safe_load((out / "best_pretrain.yaml").read_text())
     assert written["model"]["init_args"]["tasks"] == {k: round(v, 4) for k, v in best["lambdas"].items()}
     assert written["trainer"]["max_steps"] == 50 and written["data"] == PRETRAIN["data"]
     assert {p.name for p in (out / "plots").iterdir()} == {
-        "fitness_per_generation.png", "best_lambdas.png", "zipf_rank_size.png"}
+        "fitness_per_generation.png", "best_lambdas.png", "zipf_rank_size.png", "fitness_validity.png"}
     # the same command again: everything is finished, nothing is trained again
     before = (out / "results.jsonl").read_text()
     assert main(["evolve", "-c", str(tmp_path / "evolve.yaml"), "--no-plots"]) == 0
@@ -71,7 +71,8 @@ def test_shipped_evolve_recipes_resolve(entry):
     recipe = EvolveRecipe.from_yaml(root / "recipes" / "evolve" / f"{entry}.yaml")
     base = recipe.base_recipe()
     names = recipe.space_names(base)
-    assert len(names) >= 10 and set(names) == set(recipe.initial_lambdas(base))
+    assert set(names) == set(recipe.initial_lambdas(base)) | set(recipe.distill_names(base))
+    assert len(names) >= (5 if entry == "demo_synthetic" else 10)  # demo: 3 terms + 3 distillation locations
     cand = recipe.candidate_recipe(base)
     if entry == "elo_r2plus1d_50_k400":
         assert cand["trainer"]["devices"] == 1 and base["trainer"]["devices"] == 8  # base untouched

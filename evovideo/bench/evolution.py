@@ -1,0 +1,163 @@
+"""Does the search pay?  Evolved lambdas vs each single term, the hand-set recipe, uniform lambdas
+and random search, each pretrained at full length over several seeds, held-out few-shot.
+
+Every arm trains the same pretrain recipe (same data, steps, optimiser) with only the lambdas
+changed, once per pretraining seed, then 5-way few-shot (prototypes, ``--episodes`` episodes) on
+synthetic clips rendered with ``--data-seed`` (default 1: clips no pretraining saw).  The table
+gives each arm's mean over seeds with a 95% CI (Student t over seeds; with one seed, the episodes'
+CI of that seed, marked so).  Arms:
+
+  evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl)
+  random    the best candidate of ``--random`` (a results.jsonl of the same fitness and budget
+            with one generation: ``evovideo evolve -c ... --generations 1 --population N``)
+  hand      the recipe's own lambdas
+  uniform   every term of the search space at ``--uniform-value``
+  single    each term of the search space alone at 1 (one row each; a distillation from a tower
+            no remaining term trains is refused and reported so)
+
+  evovideo bench evolution --evolved runs/evolve/demo_synthetic/results.jsonl
+  evovideo bench evolution --evolved R.jsonl --arms evolved hand single --seeds 0 --steps 450   # short
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
+ARMS = ("evolved", "random", "hand", "uniform", "single")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--recipe", default=str(DEFAULT_RECIPE), help="pretrain recipe every arm trains (default: the demo's)")
+    p("--evolved", help="results.jsonl of an evolution: its best candidate is the 'evolved' arm")
+    p("--random", help="results.jsonl of a random search (one generation): its best is the 'random' arm")
+    p("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run (default: all)")
+    p("--single", nargs="*", help="single-term arms to run (default: every term of the search space)")
+    p("--uniform-value", type=float, default=1.0, help="the lambda of every term in the 'uniform' arm")
+    p("--seeds", type=int, nargs="+", default=[0, 1, 2], help="pretraining seeds (default 0 1 2)")
+    p("--steps", type=int, help="training steps (default: the recipe's max_steps)")
+    p("--data-seed", type=int, default=1, help="render seed of the few-shot clips (default 1: held out)")
+    p("--videos-per-class", type=int, default=20, help="few-shot clips per class (default 20)")
+    p("--shot", type=int, nargs="+", default=[1, 5])
+    p("--query", type=int, default=15, help="query clips per class and episode (default 15)")
+    p("--episodes", type=int, default=1000)
+    p("--out", default="runs/bench/evolution", help="output folder (results.json, runs/)")
+
+
+def best_of(path: str | Path) -> dict[str, Any]:
+    """The best candidate of a results file, ranked as the search ranks (most steps, then score)."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    final = [r for r in rows[1:] if r.get("final", True) and math.isfinite(r["score"])]
+    if not final:
+        raise ValueError(f"{path} has no finished candidate with a finite score")
+    return min(final, key=lambda r: (-r.get("steps", 0), r["score"], r["generation"], r["index"]))
+
+
+def arms(args: argparse.Namespace, hand: dict[str, float]) -> dict[str, dict[str, float]]:
+    """name -> lambdas over one term list (the search space when a results file is given)."""
+    names = list(hand)
+    sources = {}
+    for arm in ("evolved", "random"):
+        if arm in args.arms:
+            path = getattr(args, arm)
+            if path is None:
+                print(f"arm '{arm}' skipped: no --{arm} results file given")
+                continue
+            best = best_of(path)
+            sources[arm] = (best, path)
+            names += [n for n in best["lambdas"] if n not in names]
+    out: dict[str, dict[str, float]] = {}
+    full = lambda lam: {n: float(lam.get(n, 0.0)) for n in names}  # noqa: E731
+    for arm, (best, path) in sources.items():
+        out[f"{arm} ({best['id']} of {Path(path).parent.name})"] = full(best["lambdas"])
+    if "hand" in args.arms:
+        out["hand-set (recipe)"] = full(hand)
+    if "uniform" in args.arms:
+        out[f"uniform {args.uniform_value:g}"] = {n: args.uniform_value for n in names}
+    if "single" in args.arms:
+        for n in args.single if args.single else names:
+            out[f"only {n}"] = {m: float(m == n) for m in names}
+    return out
+
+
+def t95(n: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1))
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from evovideo.data.synthetic import SyntheticVideos
+    from evovideo.eval.fewshot import evaluate_fewshot
+    from evovideo.eval.pipeline import video_features
+    from evovideo.evolution.recipe import EvolveRecipe
+    from evovideo.lightning.pretrain import load_recipe, run_pretraining
+    from evovideo.tasks.base import RecipeError
+
+    cfg = load_recipe(args.recipe)
+    hand = EvolveRecipe(pretrain=args.recipe).initial_lambdas(cfg)
+    table = arms(args, hand)
+    steps = args.steps or int(cfg["trainer"]["max_steps"])
+    clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
+    out = Path(args.out)
+    results: dict[str, Any] = {"recipe": args.recipe, "steps": steps, "seeds": args.seeds, "data_seed": args.data_seed,
+                               "episodes": args.episodes, "arms": {}}
+    print(f"{len(table)} arms x {len(args.seeds)} seeds x {steps} steps; few-shot on {len(clips)} clips "
+          f"rendered with seed {args.data_seed}")
+    for name, lambdas in table.items():
+        arm = results["arms"][name] = {"lambdas": lambdas, "runs": []}
+        for seed in args.seeds:
+            start = time.perf_counter()
+            slug = "".join(c if c.isalnum() else "_" for c in name)[:60]
+            try:
+                student = run_pretraining(load_recipe(args.recipe), lambdas=lambdas, max_steps=steps, seed=seed,
+                                          root_dir=out / "runs" / f"{slug}-seed{seed}",
+                                          trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})
+            except RecipeError as err:
+                arm["refused"] = str(err)
+                print(f"{name}: refused ({str(err).splitlines()[0][:120]})")
+                break
+            torch.manual_seed(0)
+            fs = video_features(student, "synthetic", synthetic=clips, cache_dir=None, progress=False)
+            res = evaluate_fewshot(fs.features, fs.labels, way=5, shots=args.shot, query=args.query, episodes=args.episodes, seed=0,
+                                   classifiers=("prototypes",))
+            acc = {f"{r.shot}-shot": r.summary["prototypes"] for r in res}
+            arm["runs"].append({"seed": seed, "seconds": round(time.perf_counter() - start, 1),
+                                **{k: {"mean": v.mean, "ci95": v.ci95} for k, v in acc.items()}})
+            print(f"{name} seed {seed}: " + "  ".join(f"{k} {v}" for k, v in acc.items())
+                  + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+    print("\n" + format_table(results, args.shot))
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+def summarise(runs: list[dict], key: str) -> tuple[float, float, str]:
+    """Mean over seeds and the 95% CI half-width (t over seeds, or the one seed's episode CI)."""
+    vals = [r[key]["mean"] for r in runs]
+    if len(vals) == 1:
+        return vals[0], runs[0][key]["ci95"], "episodes"
+    m = sum(vals) / len(vals)
+    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+    return m, t95(len(vals)) * sd / math.sqrt(len(vals)), f"{len(vals)} seeds"
+
+
+def format_table(results: dict, shots: list[int]) -> str:
+    cols = [f"{s}-shot" for s in shots]
+    lines = ["| arm | " + " | ".join(f"5-way {c} % (mean ± 95% CI)" for c in cols) + " | CI over |",
+             "|---|" + "---|" * (len(cols) + 1)]
+    for name, arm in results["arms"].items():
+        if not arm["runs"]:
+            lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |")
+            continue
+        cells = [summarise(arm["runs"], c) for c in cols]
+        lines.append(f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]} |")
+    return "\n".join(lines)

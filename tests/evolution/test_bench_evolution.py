@@ -1,0 +1,55 @@
+"""`evovideo bench evolution`: arms built from a results file and a recipe, trained and scored end to end."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from evovideo.bench.evolution import best_of, format_table
+from evovideo.cli import main
+
+TINY = {"num_classes": 4, "video_frames": 16, "video_size": 32, "modalities": ["rgb"], "num_frames": 4,
+        "stride": 2, "size": 16, "resize": 20, "batch_size": 4, "num_videos_per_class": 2}
+RECIPE = {
+    "model": {"class_path": "evovideo.lightning.PretrainModule",
+              "init_args": {"student": "test_r2plus1d", "tasks": {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5},
+                            "lr": 0.01}},
+    "data": {"class_path": "evovideo.lightning.SyntheticDataModule", "init_args": TINY},
+    "trainer": {"accelerator": "cpu", "devices": 1, "max_steps": 2, "limit_val_batches": 0, "logger": False},
+}
+
+
+def _results(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(json.dumps(r) for r in [{"kind": "header"}, *rows]) + "\n")
+    return path
+
+
+def test_best_of_ranks_like_the_search(tmp_path):
+    rows = [{"id": "a", "generation": 0, "index": 0, "score": 0.1, "steps": 3, "final": True, "lambdas": {"x": 1}},
+            {"id": "b", "generation": 0, "index": 1, "score": 0.5, "steps": 9, "final": True, "lambdas": {"x": 0}},
+            {"id": "c", "generation": 0, "index": 2, "score": 0.01, "steps": 9, "final": False, "lambdas": {"x": 0}},
+            {"id": "d", "generation": 1, "index": 0, "score": float("inf"), "lambdas": {"x": 0}}]
+    assert best_of(_results(tmp_path / "r.jsonl", rows))["id"] == "b"  # survivor at 9 steps beats a rung-3 score
+    table = format_table({"arms": {"x": {"runs": [{"1-shot": {"mean": 40.0, "ci95": 1.0}},
+                                                  {"1-shot": {"mean": 50.0, "ci95": 1.0}}]},
+                                   "y": {"runs": []}}}, [1])
+    assert "| x | 45.0 ± 63.5 | 2 seeds |" in table and "| y | refused |" in table
+
+
+@pytest.mark.slow
+def test_bench_evolution_runs_every_arm(tmp_path, capsys):
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(RECIPE))
+    res = _results(tmp_path / "ev" / "results.jsonl", [{"id": "g000c001", "generation": 0, "index": 1, "score": 0.3,
+                                                        "lambdas": {"rgb/reconstruction": 0.2, "rgb/arrow_of_time": 0.9}}])
+    code = main(["bench", "evolution", "--recipe", str(tmp_path / "p.yaml"), "--evolved", str(res), "--seeds", "0", "--shot", "1",
+                 "--arms", "evolved", "hand", "uniform", "single", "--single", "rgb/reconstruction",
+                 "--videos-per-class", "4", "--query", "2", "--episodes", "20", "--out", str(tmp_path / "out")])
+    assert code == 0
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(out["arms"]) == ["evolved (g000c001 of ev)", "hand-set (recipe)", "uniform 1", "only rgb/reconstruction"]
+    assert out["arms"]["evolved (g000c001 of ev)"]["lambdas"] == {"rgb/reconstruction": 0.2, "rgb/arrow_of_time": 0.9}
+    assert out["arms"]["only rgb/reconstruction"]["lambdas"] == {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0}
+    assert all(len(a["runs"]) == 1 and 0 <= a["runs"][0]["1-shot"]["mean"] <= 100 for a in out["arms"].values())
+    assert "| hand-set (recipe) |" in capsys.readouterr().out
