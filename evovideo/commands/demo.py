@@ -222,5 +222,5 @@ def run(args: argparse.Namespace) -> int:
     print("\nnext steps:")
     print(f"  evovideo fewshot --encoder {student_ref} --dataset ucf101 --root /data/UCF101")
     print(f"  evovideo fit -c recipes/finetune/ucf101.yaml --data.root /data/UCF101 --model.encoder {student_ref}")
-    print("  evovideo fit -c recipes/pretrain/all_modalities_synthetic.yaml   # all four modalities, all seven tasks")
+    print("  evovideo fit -c recipes/pretrain/all_modalities_synthetic.yaml   # all four towers, every term with a weight > 0")
     return 0
