@@ -126,7 +126,7 @@ def evolve(generations: int, out: Path, seed: int) -> Path:
 
     evo_out = out / "evolve"
     code = main(["evolve", "-c", str(find_recipe(EVOLVE_RECIPE)), "--generations", str(generations),
-                 "--population", "2", "--budget", "5", "--seed", str(seed), "--out", str(evo_out)])
+                 "--population", "2", "--tournament", "2", "--budget", "5", "--seed", str(seed), "--out", str(evo_out)])
     if code:
         raise RuntimeError(f"evovideo evolve exited with {code}")
     return evo_out

@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--gpus-per-candidate", type=float, help="ray runner: GPUs each candidate asks for")
     p("--generations", type=int, help="override the recipe's generations")
     p("--population", type=int, help="override the recipe's population")
+    p("--tournament", type=int, help="override the recipe's tournament size (at most the population)")
     p("--budget", type=int, help="override the recipe's training steps per candidate")
     p("--seed", type=int, help="override the recipe's seed")
     p("--best-recipe", help="where to write the best lambdas as a pretrain recipe")
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.search import TournamentSearch
 
     recipe = EvolveRecipe.from_yaml(args.config)
-    overrides = {k: getattr(args, k) for k in ("generations", "population", "budget", "seed", "out", "best_recipe")}
+    overrides = {k: getattr(args, k) for k in ("generations", "population", "tournament", "budget", "seed", "out", "best_recipe")}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
     runner_cfg = dict(recipe.runner)
     for key, flag in (("name", "runner"), ("workers", "workers"), ("address", "address"),

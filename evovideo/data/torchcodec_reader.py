@@ -44,6 +44,11 @@ class TorchCodecReader(VideoReader):
         duration = float(md.duration_seconds or (md.num_frames or 0) / fps)
         self._begin = float(md.begin_stream_seconds or 0.0)
         self._end = float(md.end_stream_seconds or duration)
+        # the last frame's own time: TorchCodec (approximate seek) refuses a time inside the last
+        # frame's display interval past its pts ("no more frames left"), e.g. 1.999 s of 16 frames at 8 fps
+        self._last = self._end - 1e-3
+        if md.num_frames:
+            self._last = min(self._last, self._begin + (md.num_frames - 1) / fps + 1e-6)
         self.info = VideoInfo(max(duration, 1.0 / fps), fps, md.width, md.height, self._has_audio())
 
     def _has_audio(self) -> bool:
@@ -62,18 +67,27 @@ class TorchCodecReader(VideoReader):
         # decode full size, then resize with torch (measured faster than TorchCodec's Resize transform)
         h, w = resized_shape(self.info.height, self.info.width, short_side)
         try:
-            dec = self._dec
-            last = self._end - 1e-3
-            ts = [min(max(float(t), self._begin), last) for t in times]
-            batch = dec.get_frames_played_at(ts)
+            batch = self._played_at([max(float(t), self._begin) for t in times])
             nxt = None
             if with_next:
                 step = 1.0 / self.info.fps
-                nts = [min(float(p) + step * 1.01, last) for p in batch.pts_seconds]
-                nxt = self._resize(dec.get_frames_played_at(nts).data, h, w)
+                nxt = self._resize(self._played_at([float(p) + step * 1.01 for p in batch.pts_seconds]).data, h, w)
         except Exception as err:  # noqa: BLE001
             raise DecodeError(self.path, _why(err, self.path)) from err
         return self._resize(batch.data, h, w), nxt
+
+    def _played_at(self, times: list[float]):
+        """Frames played at ``times``, clamped to the last frame.  A container header can count one
+        frame more than a sequential decode yields (AVI + MP3: 17 vs 16); TorchCodec then fails
+        with "no more frames left", and the last frame is taken to be one frame earlier."""
+        for _ in range(4):
+            try:
+                return self._dec.get_frames_played_at([min(t, self._last) for t in times])
+            except RuntimeError as err:
+                if "no more frames" not in str(err) or self._last - self._begin < 1.0 / self.info.fps:
+                    raise
+                self._last -= 1.0 / self.info.fps
+        return self._dec.get_frames_played_at([min(t, self._last) for t in times])
 
     @staticmethod
     def _resize(frames: torch.Tensor, h: int, w: int) -> torch.Tensor:
