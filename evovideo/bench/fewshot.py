@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.episodes import sample_episodes
     from evovideo.eval.fewshot import classify_episodes
     from evovideo.eval.pipeline import video_features

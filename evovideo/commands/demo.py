@@ -166,7 +166,7 @@ def results_table(evals: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from evovideo.commands.fewshot import write_results
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     if not 5 <= args.num_classes <= 10:
         print("--num-classes must be 5..10 (5-way episodes, 10 synthetic motions)")

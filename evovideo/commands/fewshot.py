@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.episodes import random_class_split, read_class_split
     from evovideo.eval.features import DEFAULT_CACHE_DIR
     from evovideo.eval.pipeline import fewshot_eval, probe_eval

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from evovideo.data import collate
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.features import extract_features
     from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
     from evovideo.evolution.zipf import PAPER, fit_zipf_exponent

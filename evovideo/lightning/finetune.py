@@ -23,7 +23,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from evovideo.eval.encoder import load_encoder
+from evovideo.factory import load_encoder
 from evovideo.eval.multiview import VideoAggregator
 
 log = logging.getLogger(__name__)

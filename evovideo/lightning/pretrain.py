@@ -28,8 +28,9 @@ from typing import Any, Mapping
 import pytorch_lightning as pl
 import torch
 
+from evovideo.factory import create_model
+from evovideo.models import Encoder, InputConfig
 from evovideo.tasks.plan import TermPlan, make_plan
-from evovideo.models import Encoder, InputConfig, create_model
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
 from evovideo.tasks.base import audio_mask
 
@@ -348,7 +349,7 @@ def load_tower(modality: str, name: str, teacher: str | None) -> Encoder:
     """The ``modality`` encoder ``name`` at random init, or the pretrained ``teacher`` weights."""
     if teacher is None:
         return create_model(name)
-    from evovideo.hub import from_pretrained
+    from evovideo.factory import from_pretrained
 
     model = from_pretrained(teacher)
     got = model.input_config.modality

@@ -135,7 +135,7 @@ def test_fit_from_local_dir_weights(ucf_layout, tmp_path):
     """The journey demo -> fine-tune: an exported student (local-dir:) is what the encoder string names."""
     from evovideo.hub import save_pretrained
     from evovideo.lightning.finetune import FinetuneModule
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     student = create_model("test_r2plus1d")
     save_pretrained(student, tmp_path / "student")

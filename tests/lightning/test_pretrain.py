@@ -63,7 +63,7 @@ def test_distilling_from_a_tower_no_task_trains_is_refused_without_a_pretrained_
     """Before: the flow tower was frozen at its random init with no warning, and its random features
     were distilled into the student."""
     from evovideo.hub import save_pretrained
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     with pytest.raises(RecipeError, match=r"distill\['flow:layer3'\]: the flow tower is trained by no active task"
                                           r".*teachers: \{flow: local-dir:.*or set the weight to 0"):
