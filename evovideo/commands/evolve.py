@@ -61,13 +61,14 @@ def _with_backend(spec: dict, backend: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.candidate import PretrainEvaluator
-    from evovideo.evolution.checks import check_recipe, check_settings
+    from evovideo.evolution.checks import check_settings
     from evovideo.evolution.genome import SearchSpace
     from evovideo.evolution.loop import run_evolution, search_header
     from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
     from evovideo.evolution.results import ResultsFile
     from evovideo.evolution.runners import make_runner
     from evovideo.evolution.search import TournamentSearch
+    from evovideo.lightning.evolve import check_recipe, fitness_datamodule, pretrain_with_lightning
 
     recipe = EvolveRecipe.from_yaml(args.config)
     overrides = {k: getattr(args, k) for k in ("generations", "population", "tournament", "budget", "seed", "out", "best_recipe")}
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     header = search_header(search, budget=recipe.budget, **halving, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
                            fitness_data=fit["data"], fitness_fold=fit["fold"])
     results = ResultsFile(out / "results.jsonl", header)
-    evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, fitness=fit["name"], fitness_args=fit["args"],
+    evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, trainer=pretrain_with_lightning,
+                                 datamodule=fitness_datamodule, fitness=fit["name"], fitness_args=fit["args"],
                                  fitness_data=fit["data"], fitness_fold=fit["fold"], seed=recipe.seed,
                                  workdir=str((out / "candidates").resolve()))
     runner = make_runner(runner_cfg["name"], workers=runner_cfg["workers"], address=runner_cfg["address"],

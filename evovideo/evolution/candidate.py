@@ -1,15 +1,18 @@
 """Evaluate one candidate: pretrain briefly with its lambdas, extract features, score them.
 
+    from evovideo.lightning.evolve import fitness_datamodule, pretrain_with_lightning
     evaluate = PretrainEvaluator(recipe="recipes/pretrain/all_modalities_synthetic.yaml", budget=20,
+                                 trainer=pretrain_with_lightning, datamodule=fitness_datamodule,
                                  fitness="zipf", fitness_args={"k": 8},
                                  fitness_data={"class_path": "evovideo.lightning.SyntheticDataModule",
                                                "init_args": {"num_videos_per_class": 4}},
                                  workdir="runs/evolve/demo/candidates")
     result = evaluate(candidate)        # FitnessResult: score (lower is better) + metrics
 
-The trainer is a small interface, ``Trainer(recipe, lambdas, budget, seed, workdir) -> Encoder``;
-the default, :func:`pretrain_with_lightning`, calls ``evovideo.lightning.pretrain.run_pretraining``
-(imported only when a candidate is trained, so this module does not import Lightning).  Every
+The trainer is a small interface, ``Trainer(recipe, lambdas, budget, seed, workdir) -> Encoder``,
+and so is ``datamodule(spec)``, which builds the fitness data from its ``{class_path, init_args}``;
+both are passed in (the Lightning ones live in :mod:`evovideo.lightning.evolve`, above this
+package, which never imports Lightning).  Every
 candidate trains with the same ``seed`` (same initialisation and data order: common random
 numbers), so score differences come from the lambdas, not from the luck of the draw.
 
@@ -37,36 +40,22 @@ log = logging.getLogger(__name__)
 
 FOLDS = ("train", "val", "test")
 Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
+DataModuleFactory = Callable[[Mapping[str, Any]], Any]  # {class_path, init_args} -> a set-up-able data module
 
 
-def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path,
-                            stop_at: int | None = None, resume_from: Path | None = None) -> Encoder:
-    """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student.
-
-    ``stop_at``: stop there on the ``budget``-step schedule (a successive-halving rung, checkpoint
-    ``workdir/stopped.ckpt``); ``resume_from``: continue such a checkpoint."""
-    from evovideo.lightning.pretrain import run_pretraining
-
-    return run_pretraining(
-        recipe, lambdas=dict(lambdas), max_steps=budget, seed=seed, root_dir=workdir,
-        trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False},
-        stop_at=stop_at, resume_from=resume_from,
-    )
-
-
-def build_loader(spec: Mapping[str, Any], fold: str = "val") -> Any:
-    """A dataloader from a LightningCLI-style ``{class_path, init_args}`` data module spec.
+def build_loader(spec: Mapping[str, Any], datamodule: DataModuleFactory, fold: str = "val") -> Any:
+    """A dataloader from a ``{class_path, init_args}`` data module spec, built by ``datamodule``.
 
     Cached per process (the fitness data is the same for every candidate; a worker that scores
     several candidates builds it once).
     """
-    return _cached_loader(json.dumps(dict(spec), sort_keys=True), fold)
+    return _cached_loader(json.dumps(dict(spec), sort_keys=True), datamodule, fold)
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_loader(spec_json: str, fold: str) -> Any:
+def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> Any:
     check_fold(fold)
-    dm = fitness_datamodule(json.loads(spec_json))
+    dm = datamodule(json.loads(spec_json))
     dm.setup("validate" if fold == "val" else fold)
     return getattr(dm, f"{fold}_dataloader")()
 
@@ -77,19 +66,13 @@ def check_fold(fold: str) -> str:
     return fold
 
 
-def fitness_datamodule(spec: Mapping[str, Any]) -> Any:
-    """The fitness data module, resolved like a ``fit`` recipe's ``data``: ``class_path`` must name a
-    LightningDataModule (checked by jsonargparse before anything is instantiated), else refused."""
-    from evovideo.lightning.recipe_check import instantiate_data
-
-    return instantiate_data(spec, "fitness.data")
-
-
 @dataclass
 class PretrainEvaluator:
     """Pretrain -> features -> fitness for one candidate (see the module docstring).
 
     recipe: base pretrain recipe (path or dict); budget: training steps per candidate.
+    trainer: trains a candidate (``Trainer``); datamodule: builds the fitness data from its spec
+    (``evovideo.lightning.evolve`` has the Lightning ones).
     fitness / fitness_args: a registered fitness (``evovideo.evolution.FITNESS``) and its arguments.
     fitness_data: the held-out set the features are computed on (``{class_path, init_args}``),
     fitness_fold: which of its loaders (val by default).
@@ -97,6 +80,8 @@ class PretrainEvaluator:
 
     recipe: Any
     budget: int
+    trainer: Trainer
+    datamodule: DataModuleFactory
     fitness: str = "zipf"
     fitness_args: dict[str, Any] = field(default_factory=dict)
     fitness_data: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +89,6 @@ class PretrainEvaluator:
     seed: int = 0
     workdir: str = "runs/evolve/candidates"
     device: str = "auto"  # feature extraction: "auto" = cuda when available, else cpu
-    trainer: Trainer = pretrain_with_lightning
     stop_at: int | None = None  # successive halving: score at this step of the budget-step schedule
     resume_at: int | None = None  # ... continuing the checkpoint its previous rung stopped at
     validate: bool = True  # labelled fitness data: also report kNN accuracy (the fitness's validity)
@@ -139,7 +123,7 @@ class PretrainEvaluator:
         from evovideo.eval.features import extract_features
 
         fit = FITNESS.create(self.fitness, **self.fitness_args)
-        loader = build_loader(self.fitness_data, self.fitness_fold)
+        loader = build_loader(self.fitness_data, self.datamodule, self.fitness_fold)
         device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         fs = extract_features(encoder, loader, device=device, progress=False)
         if save_to is not None:

@@ -2,7 +2,9 @@
 file is created, so a mistake never locks the output folder).
 
     check_settings(recipe)          # numbers and names: population, tournament, budget, mutation, ...
-    check_recipe(recipe, base)      # + the pretrain recipe's classes and values, the fitness and its data
+
+What needs the pretrain recipe's classes and the fitness data instantiated (jsonargparse, Lightning)
+is :func:`evovideo.lightning.evolve.check_recipe`, above this package.
 
 Each failure is one :class:`RecipeError` line: ``<recipe>: <field> = <value>: <what is allowed>``.
 """
@@ -17,7 +19,7 @@ from evovideo.tasks import RecipeError
 RUNNERS = ("local", "ray")
 
 
-def _where(recipe: Any) -> str:
+def where(recipe: Any) -> str:
     return f"evolve recipe {recipe.source}" if getattr(recipe, "source", None) else "evolve recipe"
 
 
@@ -43,7 +45,7 @@ def check_float(where: str, name: str, value: Any, low: float, high: float | Non
 
 def check_settings(recipe: Any) -> None:
     """The search settings (no file read, nothing imported): fail on the first bad one."""
-    w = _where(recipe)
+    w = where(recipe)
     pop = check_int(w, "population", recipe.population, 2)
     check_int(w, "tournament", recipe.tournament, 1, pop, f"an integer in [1, population={pop}]")
     check_int(w, "generations", recipe.generations, 1)
@@ -85,44 +87,3 @@ def check_settings(recipe: Any) -> None:
     if r["num_cpus"] is not None:
         check_int(w, "runner.num_cpus", r["num_cpus"], 1, allowed="null or an integer >= 1")
     check_float(w, "runner.gpus_per_candidate", r["gpus_per_candidate"], 0.0)
-
-
-def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
-    """Settings, then what needs imports: the candidates' pretrain recipe (classes resolved against their
-    base classes, values checked by the data module and the term plan), the fitness and its data set."""
-    check_settings(recipe)
-    w = _where(recipe)
-    from evovideo.evolution.candidate import fitness_datamodule
-    from evovideo.lightning.recipe_check import check_pretrain_recipe
-
-    candidate = recipe.candidate_recipe(base)
-    check_pretrain_recipe(candidate, where=f"pretrain recipe {recipe.pretrain}")
-    names = recipe.space_names(base)
-    known = set(recipe.initial_lambdas(base))
-    unknown = [n for n in names if n not in known]
-    if unknown and recipe.search_space is not None:
-        from evovideo.tasks.plan import make_plan  # a term not in the base recipe must still be a valid term
-
-        init = (candidate.get("model") or {}).get("init_args") or {}
-        make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
-                  {n: 1.0 for n in names if ":" not in n}, {n: 1.0 for n in names if ":" in n}, {})
-    f = recipe.fitness
-    try:
-        fit = FITNESS.create(f["name"], **f["args"])
-    except (TypeError, ValueError) as err:
-        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: {err}") from None
-    dm = fitness_datamodule(f["data"])
-    fold = f["fold"]
-    dm.setup("validate" if fold == "val" else fold)
-    videos = _num_videos(dm, fold)
-    need = getattr(fit, "min_samples", None)
-    if videos is not None and need is not None and videos < need:
-        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: the '{f['name']}' fitness needs at least {need} "
-                          f"videos, but fitness.data fold '{fold}' has {videos}; lower k or use a larger set")
-
-
-def _num_videos(dm: Any, fold: str) -> int | None:
-    """How many videos (= feature rows) a data module's fold holds, when it can tell."""
-    dataset = getattr(dm, "datasets", {}).get(fold)
-    records = getattr(dataset, "records", None)  # ClipDataset: one record per video (views share it)
-    return len(records) if records is not None else None
