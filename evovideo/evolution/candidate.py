@@ -3,6 +3,7 @@
     from evovideo.lightning.evolve import fitness_datamodule, pretrain_with_lightning
     evaluate = PretrainEvaluator(recipe="recipes/pretrain/all_modalities_synthetic.yaml", budget=20,
                                  trainer=pretrain_with_lightning, datamodule=fitness_datamodule,
+                                 space={"tasks": [...], "distill": [...]},
                                  fitness="zipf", fitness_args={"k": 8},
                                  fitness_data={"class_path": "evovideo.lightning.SyntheticDataModule",
                                                "init_args": {"num_videos_per_class": 4}},
@@ -27,7 +28,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -35,11 +36,12 @@ from evovideo.evolution.fitness import FITNESS, FitnessResult
 from evovideo.evolution.knn import knn_accuracy
 from evovideo.evolution.search import Candidate
 from evovideo.models import Encoder
+from evovideo.tasks.lambdas import Lambdas, nest_lambdas
 
 log = logging.getLogger(__name__)
 
 FOLDS = ("train", "val", "test")
-Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
+Trainer = Callable[[Any, Lambdas, int, int, Path], Encoder]  # recipe, {tasks, distill}, budget, seed, workdir
 DataModuleFactory = Callable[[Mapping[str, Any]], Any]  # {class_path, init_args} -> a set-up-able data module
 
 
@@ -71,8 +73,9 @@ class PretrainEvaluator:
     """Pretrain -> features -> fitness for one candidate (see the module docstring).
 
     recipe: base pretrain recipe (path or dict); budget: training steps per candidate.
-    trainer: trains a candidate (``Trainer``); datamodule: builds the fitness data from its spec
-    (``evovideo.lightning.evolve`` has the Lightning ones).
+    trainer: trains a candidate (``Trainer``, given the nested λ); datamodule: builds the fitness data
+    from its spec (``evovideo.lightning.evolve`` has the Lightning ones); space: which genome names are
+    task terms and which distillation terms (``EvolveRecipe.space``).
     fitness / fitness_args: a registered fitness (``evovideo.evolution.FITNESS``) and its arguments.
     fitness_data: the held-out set the features are computed on (``{class_path, init_args}``),
     fitness_fold: which of its loaders (val by default).
@@ -82,6 +85,7 @@ class PretrainEvaluator:
     budget: int
     trainer: Trainer
     datamodule: DataModuleFactory
+    space: Mapping[str, Sequence[str]]  # the genome's names by group: {tasks: [...], distill: [...]}
     fitness: str = "zipf"
     fitness_args: dict[str, Any] = field(default_factory=dict)
     fitness_data: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +115,8 @@ class PretrainEvaluator:
             rung = {"stop_at": self.stop_at, "resume_from": resume if resume is not None and resume.is_file() else None}
             workdir = workdir / f"steps{self.stop_at or self.budget}"
         try:
-            student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir, **rung)
+            lambdas = nest_lambdas(candidate.lambdas, self.space)
+            student = self.trainer(self.recipe, lambdas, self.budget, self.seed, workdir, **rung)
         except RecipeError as err:  # e.g. distillation from a tower no remaining term trains
             log.warning("candidate %s refused: %s", candidate.id, err)
             return FitnessResult(score=math.inf, metrics={"error": f"refused: {err}"})

@@ -56,9 +56,12 @@ def check_settings(recipe: Any) -> None:
         check_int(w, "final_max_steps", recipe.final_max_steps, 1, allowed="null or an integer >= 1")
     if not isinstance(recipe.pretrain, str) or not recipe.pretrain:
         raise RecipeError(f"{w}: pretrain = {recipe.pretrain!r}: must be the path of a pretrain recipe")
-    if recipe.search_space is not None and (not isinstance(recipe.search_space, list) or not recipe.search_space
-                                            or not all(isinstance(n, str) for n in recipe.search_space)):
-        raise RecipeError(f"{w}: search_space = {recipe.search_space!r}: must be null or a non-empty list of term names")
+    space = recipe.search_space
+    if space is not None and (not isinstance(space, dict) or set(space) - {"tasks", "distill"}
+                              or not all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in space.values())
+                              or not any(space.values())):
+        raise RecipeError(f"{w}: search_space = {space!r}: must be null or {{tasks: [term, ...], distill: "
+                          "[tower:layer, ...]}} with at least one name")
     if not isinstance(recipe.candidate_overrides, dict):
         raise RecipeError(f"{w}: candidate_overrides = {recipe.candidate_overrides!r}: must be a mapping")
     m = recipe.mutation

@@ -1,7 +1,7 @@
 """The Lightning side of the evolution: how a candidate trains and how its fitness data is built.
 
     evaluate = PretrainEvaluator(recipe=..., budget=20, trainer=pretrain_with_lightning,
-                                 datamodule=fitness_datamodule, fitness="zipf", ...)
+                                 datamodule=fitness_datamodule, space=recipe.space(base), fitness="zipf", ...)
 
 ``evovideo.evolution`` never imports Lightning: the search, the runners and the evaluator take
 these two functions as arguments (moved here from ``evolution/candidate.py``), and
@@ -17,9 +17,10 @@ from evovideo.evolution.fitness import FITNESS
 from evovideo.lightning.recipe_check import check_pretrain_recipe, instantiate_data
 from evovideo.models import Encoder
 from evovideo.tasks import RecipeError
+from evovideo.tasks.lambdas import Lambdas
 
 
-def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path,
+def pretrain_with_lightning(recipe: Any, lambdas: Lambdas, budget: int, seed: int, workdir: Path,
                             stop_at: int | None = None, resume_from: Path | None = None) -> Encoder:
     """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student.
 
@@ -28,7 +29,7 @@ def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: i
     from evovideo.lightning.pretrain import run_pretraining
 
     return run_pretraining(
-        recipe, lambdas=dict(lambdas), max_steps=budget, seed=seed, root_dir=workdir,
+        recipe, lambdas=lambdas, max_steps=budget, seed=seed, root_dir=workdir,
         trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False},
         stop_at=stop_at, resume_from=resume_from,
     )
@@ -47,15 +48,15 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
     w = where(recipe)
     candidate = recipe.candidate_recipe(base)
     check_pretrain_recipe(candidate, where=f"pretrain recipe {recipe.pretrain}")
-    names = recipe.space_names(base)
+    space = recipe.space(base)
     known = set(recipe.initial_lambdas(base))
-    unknown = [n for n in names if n not in known]
+    unknown = [n for names in space.values() for n in names if n not in known]
     if unknown and recipe.search_space is not None:
         from evovideo.tasks.plan import make_plan  # a term not in the base recipe must still be a valid term
 
         init = (candidate.get("model") or {}).get("init_args") or {}
         make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
-                  {n: 1.0 for n in names if ":" not in n}, {n: 1.0 for n in names if ":" in n}, {})
+                  dict.fromkeys(space["tasks"], 1.0), dict.fromkeys(space["distill"], 1.0), {})
     f = recipe.fitness
     try:
         fit = FITNESS.create(f["name"], **f["args"])

@@ -33,6 +33,7 @@ from evovideo.models import Encoder, InputConfig
 from evovideo.tasks.plan import TermPlan, make_plan
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
 from evovideo.tasks.base import audio_mask
+from evovideo.tasks.lambdas import pin_lambdas
 
 log = logging.getLogger(__name__)
 
@@ -255,8 +256,8 @@ def run_pretraining(
 
     Args:
         config: a pretrain recipe (YAML path, or the same content as a dict).
-        lambdas: weights overriding the recipe's: keys with ``:`` are distillation terms, the others
-            task terms (an evolution genome); a weight of 0 removes the term.
+        lambdas: weights overriding the recipe's, nested like it: ``{"tasks": {...}, "distill": {...}}``
+            (an evolution genome through ``evovideo.tasks.lambdas.nest_lambdas``); 0 removes a term.
         max_steps: overrides ``trainer.max_steps``.
         seed: ``seed_everything`` for the run.
         root_dir: the trainer's ``default_root_dir`` (logs, checkpoints, the exported student).
@@ -273,10 +274,7 @@ def run_pretraining(
 
     cfg = load_recipe(config)
     if lambdas:
-        init = cfg.setdefault("model", {}).setdefault("init_args", {})
-        for key, weight in lambdas.items():
-            field = "distill" if ":" in key else "tasks"
-            init[field] = {**(init.get(field) or {}), key: float(weight)}
+        cfg = pin_lambdas(cfg, lambdas)
     trainer = cfg.setdefault("trainer", {})
     trainer["default_root_dir"] = str(root_dir)
     if max_steps is not None:

@@ -193,7 +193,7 @@ def test_run_pretraining_returns_the_student_and_lambdas_override_the_recipe(tmp
 
     recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml")
     recipe["data"]["init_args"].update(num_videos_per_class=2, batch_size=2, modalities=["rgb", "flow"])
-    no_audio = {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0, "flow:layer3": 0.0}
+    no_audio = {"tasks": {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0}, "distill": {"flow:layer3": 0.0}}
     student = run_pretraining(recipe, lambdas=no_audio, max_steps=2, root_dir=tmp_path,
                               trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})
     assert student.model_name == "test_r2plus1d"
