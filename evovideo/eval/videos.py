@@ -7,7 +7,8 @@
 
 Datasets: ``ucf101`` / ``hmdb51`` (official layouts; every video of every class, train and test
 lists of ``split`` together: few-shot episodes choose their own support and query),
-``folder`` (``root/<class>/**/<video>``: the class is the first folder below ``root``), and
+``class-folders`` (``root/<class>/**/<video>``: the class is the first folder below ``root``; an
+unlabeled folder of videos is ``folder`` in ``evovideo zipf`` and the DataModules), and
 ``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``, rendered from its
 evaluation seed stream, so never a pretraining clip; no files needed).
 """
@@ -23,7 +24,7 @@ from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_ucf101, scan_f
 from evovideo.eval.features import files_digest
 from evovideo.models.base import Encoder
 
-EVAL_DATASETS = ("ucf101", "hmdb51", "folder", "synthetic")
+EVAL_DATASETS = ("ucf101", "hmdb51", "class-folders", "synthetic")
 
 
 @dataclass
@@ -39,7 +40,7 @@ class LabelledVideos:
 
 def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
     """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
-    ``split`` together; folder: ``root/<class>/**``) and the class names."""
+    ``split`` together; class-folders: ``root/<class>/**``) and the class names."""
     if dataset in ("ucf101", "hmdb51"):
         parse = parse_ucf101 if dataset == "ucf101" else parse_hmdb51
         train, names = parse(root, split, "train")
@@ -50,7 +51,7 @@ def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[lis
     for r in scan_folder(root):
         rel = Path(r.path).relative_to(root)
         if len(rel.parts) < 2:
-            raise ValueError(f"'{r.path}' is not inside a class folder; the folder dataset expects root/<class>/<video>")
+            raise ValueError(f"'{r.path}' is not inside a class folder; the class-folders dataset expects root/<class>/<video>")
         records.append(VideoRecord(r.path, -1, rel.parts[0]))
     names = sorted({r.class_name for r in records})
     index = {n: i for i, n in enumerate(names)}
@@ -70,9 +71,14 @@ def dataset_classes(dataset: str, root: str | Path | None = None, split: int = 1
         return parse_ucf101(root, split, "test")[1]
     if dataset == "hmdb51":
         return parse_hmdb51(root, split, "test")[1]
-    if dataset == "folder":
-        return sorted({r.class_name for r in dataset_records("folder", root, split)[0]})
-    raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
+    if dataset == "class-folders":
+        return sorted({r.class_name for r in dataset_records("class-folders", root, split)[0]})
+    raise ValueError(unknown_dataset(dataset))
+
+
+def unknown_dataset(dataset: str) -> str:
+    hint = " ('folder' is now 'class-folders': root/<class>/<video>, labelled)" if dataset == "folder" else ""
+    return f"unknown dataset '{dataset}'{hint}; choose from {', '.join(EVAL_DATASETS)}"
 
 
 def labelled_videos(
@@ -97,7 +103,7 @@ def labelled_videos(
     ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).  ``backend``: the decoder for files.
     """
     if dataset not in EVAL_DATASETS:
-        raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
+        raise ValueError(unknown_dataset(dataset))
     cfg = encoder.input_config
     if cfg.modality not in ("rgb", "gray"):
         raise ValueError(f"encoder input modality '{cfg.modality}' is not a video clip; evaluate the RGB student")
