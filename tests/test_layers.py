@@ -14,7 +14,8 @@ import evovideo
 
 LAYERS = [
     ("registry", "atomic"),             # generic helpers
-    ("models", "modalities"),           # networks and their input configs; gray / flow / log-mel
+    ("modalities",),                    # gray / flow / log-mel from decoded frames and audio
+    ("models",),                        # networks and their input configs
     ("tasks", "data"),                  # SSL losses and heads; decoding, datasets, sample builders
     ("hub",),                           # files: safetensors + config.json, the Hub, cards, transforms
     ("factory",),                       # the one place a string becomes an encoder

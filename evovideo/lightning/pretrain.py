@@ -20,7 +20,6 @@ exported (safetensors) to ``export_dir`` (default: ``<log dir>/student``).
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,6 +28,7 @@ import pytorch_lightning as pl
 import torch
 
 from evovideo.factory import create_model
+from evovideo.lightning.schedule import warmup_cosine_scheduler
 from evovideo.models import Encoder, InputConfig
 from evovideo.tasks.plan import TermPlan, make_plan
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
@@ -129,12 +129,8 @@ class PretrainModule(pl.LightningModule):
 
     @property
     def required_keys(self) -> tuple[str, ...]:
-        """Batch keys the data must produce for the active terms (see CONTRACTS batch format)."""
+        """Batch keys the data must produce for the active terms (``evovideo.data.pipeline`` builds them)."""
         return self.plan.batch_keys
-
-    @property
-    def required_modalities(self) -> tuple[str, ...]:
-        return tuple(m for m in ("rgb", "flow", "gray", "audio") if m in self.plan.batch_keys)
 
     def check_data(self, datamodule: Any) -> None:
         """Fail before reading data if ``datamodule`` does not produce the keys the terms need."""
@@ -199,13 +195,7 @@ class PretrainModule(pl.LightningModule):
         if warmup >= total:
             log.warning("warmup_steps=%d >= the run's %d steps: the learning rate never reaches lr=%g; "
                         "lower warmup_steps (run_pretraining scales it with max_steps)", warmup, total, self.hparams.lr)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        scheduler = warmup_cosine_scheduler(optimizer, warmup, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # -- export ---------------------------------------------------------------------------------
