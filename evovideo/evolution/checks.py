@@ -11,12 +11,31 @@ Each failure is one :class:`RecipeError` line: ``<recipe>: <field> = <value>: <w
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from evovideo.evolution.fitness import FITNESS
 from evovideo.tasks import RecipeError
 
 RUNNERS = ("local", "ray")
+
+
+def one_line(err: BaseException) -> str:
+    """jsonargparse's multi-line union error, condensed to the field and its first real reason."""
+    text = str(err) or type(err).__name__
+    keys = re.findall(r'Parser key "([^"]+)"', text)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    reasons = [ln[2:] for ln in lines if ln.startswith("- ") and "NoneType" not in ln and "Subclass types" not in ln]
+    plain = [ln for ln in lines if not ln.startswith("Parser key")] or lines  # the key is named below
+    reason = reasons[0] if reasons else plain[0]
+    cls = re.match(r"Problem with given class_path '([^']+)'", reason)
+    if cls:  # the class resolved; one of its arguments is wrong: name the argument and why
+        inner = [ln for ln in lines if not ln.startswith(("- ", "Subtypes:", "Errors:", "Given value", "Parser key",
+                                                          "Does not validate"))]
+        reason = f"{' '.join(inner) or reason} (class {cls.group(1)})"
+        if len(keys) > 1:
+            return f"'{keys[0]}.init_args.{keys[-1]}': {reason}"
+    return f"'{keys[0]}': {reason}" if keys else reason
 
 
 def where(recipe: Any) -> str:

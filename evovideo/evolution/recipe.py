@@ -25,8 +25,9 @@ Fields and defaults (every field is optional except ``pretrain``)::
     best_recipe: null         # where the best lambdas are written as a pretrain recipe (null: <out>/best_pretrain.yaml)
     final_max_steps: null     # trainer.max_steps of that recipe (null: the base recipe's)
 
-Every field is checked before anything trains (:mod:`evovideo.evolution.checks`): one line naming
-the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
+Every field is checked before anything trains: its type by jsonargparse, as ``evovideo fit`` checks
+a recipe (``'population': Expected a <class 'int'>. Got value: abc``), then its range by
+:mod:`evovideo.evolution.checks`: one line naming the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
 pretrain recipe's model, data and trainer classes) is resolved by jsonargparse against its expected
 base class, as ``evovideo fit`` does, and refused otherwise: a recipe never runs arbitrary code.
 
@@ -40,12 +41,40 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, TypedDict
 
 import yaml
 
 from evovideo.tasks.base import RecipeError
 from evovideo.tasks.lambdas import GROUPS, Lambdas, guess_groups, pin_lambdas
+
+class Mutation(TypedDict, total=False):
+    rate: Optional[float]
+    sigma: float
+    p_perturb: float
+    p_zero: float
+    p_resample: float
+
+
+class Fitness(TypedDict, total=False):
+    name: str
+    args: dict[str, Any]
+    data: dict[str, Any]
+    fold: str
+
+
+class Runner(TypedDict, total=False):
+    name: str
+    workers: int
+    address: Optional[str]
+    num_cpus: Optional[int]
+    gpus_per_candidate: float
+
+
+class Halving(TypedDict, total=False):
+    rungs: list[float]
+    keep: float
+
 
 DEFAULT_MUTATION = {"rate": None, "sigma": 0.2, "p_perturb": 0.6, "p_zero": 0.2, "p_resample": 0.2}
 DEFAULT_FITNESS = {"name": "zipf", "args": {}, "data": {}, "fold": "val"}
@@ -63,12 +92,12 @@ class EvolveRecipe:
     tournament: int = 3
     generations: int = 5
     elite: int = 1
-    mutation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MUTATION))
+    mutation: Mutation = field(default_factory=lambda: Mutation(**DEFAULT_MUTATION))
     budget: int = 200
-    halving: dict[str, Any] | None = None
+    halving: Optional[Halving] = None
     seed: int = 0
-    fitness: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_FITNESS))
-    runner: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RUNNER))
+    fitness: Fitness = field(default_factory=lambda: Fitness(**copy.deepcopy(DEFAULT_FITNESS)))
+    runner: Runner = field(default_factory=lambda: Runner(**DEFAULT_RUNNER))
     out: str = "runs/evolve/default"
     best_recipe: str | None = None
     final_max_steps: int | None = None
@@ -102,7 +131,9 @@ class EvolveRecipe:
             bad = sorted(set(given) - set(defaults))
             if bad:
                 raise RecipeError(f"{path}: unknown {name} field(s) {bad}; known: {', '.join(defaults)}")
-            raw[name] = {**copy.deepcopy(defaults), **given}
+        check_types(raw, path)
+        for name, defaults in (("mutation", DEFAULT_MUTATION), ("fitness", DEFAULT_FITNESS), ("runner", DEFAULT_RUNNER)):
+            raw[name] = {**copy.deepcopy(defaults), **(raw.get(name) or {})}
         return cls(**raw, source=str(path))
 
     def resolve(self, p: str | Path) -> Path:
@@ -173,6 +204,22 @@ class EvolveRecipe:
         """The genome's order: the task terms, then the distillation terms."""
         groups = self.space(base)
         return tuple(groups["tasks"] + groups["distill"])
+
+
+def check_types(raw: dict[str, Any], path: str | Path) -> None:
+    """Every field's type, by jsonargparse from :class:`EvolveRecipe`'s annotations (the values are kept
+    as written; ranges are :func:`evovideo.evolution.checks.check_settings`'s)."""
+    from jsonargparse import ArgumentParser
+
+    from evovideo.evolution.checks import one_line
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(EvolveRecipe, "recipe", skip={"source"})
+    try:
+        parser.parse_object({"recipe": copy.deepcopy(raw)})
+    except Exception as err:  # noqa: BLE001 - jsonargparse's ArgumentError
+        field_error = one_line(err).replace("'recipe.", "'", 1)  # 'population': Expected a <class 'int'> ...
+        raise RecipeError(f"evolve recipe {path}: {field_error}") from None
 
 
 def write_pretrain_recipe(base: dict[str, Any], lambdas: Lambdas, path: str | Path,
