@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
+    "ClipSpec": "evovideo.clip",
     "Encoder": "evovideo.models",
     "InputConfig": "evovideo.models",
     "create_model": "evovideo.models",
@@ -56,6 +57,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
+    from evovideo.clip import ClipSpec
     from evovideo.evolution import FITNESS, zipf_fitness
     from evovideo.hub import from_pretrained, load_pretrained, push_to_hub, save_pretrained, transforms_for
     from evovideo.models import Encoder, InputConfig, create_model, list_models, register_model

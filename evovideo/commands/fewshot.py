@@ -70,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--clips", type=int, default=1, help="temporal clips per video, features averaged (default 1)")
     p("--crops", type=int, default=1, help="spatial crops per clip, features averaged (default 1)")
     p("--frame-rate", type=float, default=None,
-      help="nominal fps at which clips are sampled (default 25; synthetic: its own 16)")
+      help="nominal fps at which clips are sampled (default: the encoder's, from its weights' clip contract; "
+           "25 for weights saved without one)")
     p("--batch-size", type=int, default=8)
     p("--workers", type=int, default=0, help="DataLoader worker processes for decoding")
     p("--device", default="cpu", help="cpu, cuda, cuda:1 ...")

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 
 import torch
 
+from evovideo.clip import BatchKeys, ClipSpec
 from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
 from evovideo.data.dataset import EpochSampler, ResumableDataLoader
 from evovideo.data.memo import SampleMemo
@@ -137,8 +138,9 @@ class VideoDataModule(pl.LightningDataModule):
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
         given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
         self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
+        self.frame_rate, self.resize = float(frame_rate), resize
         self._other_args: dict[str, Any] = dict(
-            modalities=self.modalities, frame_rate=frame_rate, resize=resize, future_frames=future_frames,
+            modalities=self.modalities, future_frames=future_frames,
             audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
             flow_cache_max_gb=flow_cache_max_gb,
@@ -149,14 +151,15 @@ class VideoDataModule(pl.LightningDataModule):
     clip_defaults: dict[str, Any] = {"num_frames": 16, "stride": 2, "size": 112, "mean": KINETICS_MEAN,
                                      "std": KINETICS_STD}
 
-    @property
-    def _builder_args(self) -> dict[str, Any]:
-        return {**self._other_args, **self.clip_config()}
-
     def clip_config(self) -> dict[str, Any]:
         """The clip sampling this module feeds a model: the fields the recipe set, the rest taken
         from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
         return {**self.clip_defaults, **self._clip}
+
+    @property
+    def clip(self) -> ClipSpec:
+        """The clip contract every fold's samples follow (``evovideo.clip.ClipSpec``)."""
+        return ClipSpec(**self.clip_config(), frame_rate=self.frame_rate, resize=self.resize)
 
     def use_clip_config(self, cfg: Any) -> None:
         """Take the clip settings an encoder's weights expect (``encoder.input_config``: frames,
@@ -189,18 +192,11 @@ class VideoDataModule(pl.LightningDataModule):
 
     @property
     def batch_keys(self) -> set[str]:
-        keys = set(self.modalities) | {"label", "video_index", "video_name"}
-        if "audio" in self.modalities or self.audio_shift > 0:
-            keys.add("has_audio")
-        if self.future_frames > 0:
-            keys.add("rgb_future")
-        if self.audio_shift > 0:
-            keys |= {"audio_shifted", "audio_shift"}
-        return keys
+        return BatchKeys.for_sample(self.modalities, future_frames=self.future_frames, audio_shift=self.audio_shift)
 
     def builder(self, fold: str) -> SampleBuilder:
         crops = self.test_crops if fold == "test" else 1
-        return SampleBuilder(**self._builder_args, train=fold == "train", num_crops=crops)
+        return SampleBuilder(self.clip, **self._other_args, train=fold == "train", num_crops=crops)
 
     @property
     def has_validation(self) -> bool:
@@ -489,7 +485,8 @@ class SyntheticDataModule(VideoDataModule):
         ds = DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
                              clips_per_video=clips, crops_per_video=crops, **self._synthetic)
         if self.memo_mb > 0:  # every sample is a pure function of these settings and its key
-            ident = dict(self._synthetic, builder=repr(sorted(self._builder_args.items())), fold=fold, split=self.split,
+            builder = {**self._other_args, **self.clip.to_dict()}
+            ident = dict(self._synthetic, builder=repr(sorted(builder.items())), fold=fold, split=self.split,
                          clips=clips, crops=crops)
             ds.memo = SampleMemo.shared(json.dumps(ident, sort_keys=True, default=str), self.memo_mb)
         return ds
