@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from evovideo.data.decode import DecodeError, VideoInfo, VideoReader, load_failure, resized_shape, unavailable
+from evovideo.data.backend import load_failure, unavailable
+from evovideo.data.reader import DecodeError, VideoInfo, VideoReader, resized_shape
 
 
 def _why(err: Exception, path: str = "") -> str:

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from evovideo.data.decode import DecodedVideo, MemoryReader
+from evovideo.data.memory_reader import MemoryReader
+from evovideo.data.reader import DecodedVideo
 from evovideo.data.pipeline import SampleBuilder
 from evovideo.data.samplers import CentreClipSampler, RandomClipSampler
 from evovideo.models.base import Encoder, InputConfig
