@@ -50,7 +50,7 @@ class VideoDataModule(pl.LightningDataModule):
         split: official fold 1-3 (UCF101, HMDB51).
         modalities: any of rgb, gray, flow, audio.
         num_frames, stride, frame_rate, size, resize, mean, std: the fields of the clip contract
-            (``evovideo.clip.ClipSpec``; ``self.clip``).  num_frames, stride, size, mean, std: None
+            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  num_frames, stride, size, mean, std: None
             takes the encoder's (``use_clip_config``, when a FinetuneModule checks the data), else
             ``clip_defaults``; a value set here that contradicts the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
@@ -112,6 +112,7 @@ class VideoDataModule(pl.LightningDataModule):
         sample_seed: int | None = None,
         val_fraction: float = 0.15,
         val_seed: int = 0,
+        clip: ClipSpec | None = None,
     ) -> None:
         super().__init__()
         check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
@@ -137,6 +138,17 @@ class VideoDataModule(pl.LightningDataModule):
         given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
         self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
         self.frame_rate, self.resize = float(frame_rate), resize
+        self._given_clip = clip  # the whole contract at once (e.g. an encoder's input_config.clip)
+        if clip is not None:
+            both = [k for k, v in dict(given, resize=resize).items() if v is not None]
+            if both:
+                raise RecipeError(f"data.init_args.clip and data.init_args.{', '.join(both)} are both set: give the "
+                                  "clip once, either as clip: {num_frames: ..., size: ...} or as the separate fields")
+            self._clip = {k: getattr(clip, k) for k in FROM_ENCODER}
+        try:
+            self.clip  # noqa: B018 - the fields together make a valid contract, or the recipe is refused now
+        except ValueError as err:
+            raise RecipeError(f"data.init_args: {err}") from None
         self._other_args: dict[str, Any] = dict(
             modalities=self.modalities, future_frames=future_frames,
             audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
@@ -152,6 +164,8 @@ class VideoDataModule(pl.LightningDataModule):
     def clip(self) -> ClipSpec:
         """The clip contract every fold's samples follow: the fields the recipe set, the rest taken
         from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
+        if self._given_clip is not None:
+            return self._given_clip
         return self.clip_defaults.with_(**self._clip, frame_rate=self.frame_rate, resize=self.resize)
 
     def clip_config(self) -> dict[str, Any]:
@@ -341,7 +355,7 @@ class SyntheticDataModule(VideoDataModule):
 
     dataset_name = "synthetic"
     num_classes = 10
-    clip_defaults = ClipSpec(num_frames=8, stride=2, size=56)
+    clip_defaults = ClipSpec(num_frames=8, stride=2, size=56, resize=64)
 
     def __init__(
         self,
@@ -356,7 +370,7 @@ class SyntheticDataModule(VideoDataModule):
         num_frames: int | None = None,
         stride: int | None = None,
         size: int | None = None,
-        resize: int | None = 64,
+        resize: int | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
         future_frames: int = 0,
@@ -374,6 +388,7 @@ class SyntheticDataModule(VideoDataModule):
         val_seed: int = 0,
         long_tail: float = 0.0,
         memo_mb: int = 0,
+        clip: ClipSpec | None = None,
     ) -> None:
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
@@ -381,7 +396,7 @@ class SyntheticDataModule(VideoDataModule):
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
             flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
-            val_fraction=val_fraction, val_seed=val_seed,
+            val_fraction=val_fraction, val_seed=val_seed, clip=clip,
         )
         check_synthetic(num_videos_per_class=num_videos_per_class, num_classes=num_classes, video_frames=video_frames,
                         video_size=video_size, fps=fps)

@@ -111,3 +111,30 @@ def test_zipf_and_fewshot_sample_synthetic_clips_at_the_same_frame_rate() -> Non
     fewshot_ds = labelled_videos("synthetic", enc, synthetic=SyntheticVideos(num_videos_per_class=1, stream="eval"))
     assert zipf_ds.builder.clip == fewshot_ds.dataset.builder.clip
     assert zipf_ds.builder.clip.frame_rate == 16.0  # the tiny encoders' contract: the synthetic set's rate
+
+
+def test_a_datamodule_takes_the_contract_whole_or_field_by_field() -> None:
+    from evovideo.lightning import SyntheticDataModule, UCF101DataModule
+    from evovideo.tasks import RecipeError
+
+    spec = ClipSpec(num_frames=4, stride=1, frame_rate=8.0, size=24, resize=28)
+    dm = SyntheticDataModule(clip=spec, num_videos_per_class=2, num_classes=2)
+    assert dm.clip == spec and dm.dataset("train").builder.clip == spec
+    fields = SyntheticDataModule(num_frames=4, stride=1, fps=8, size=24, resize=28, num_videos_per_class=2)
+    assert fields.clip == spec  # the same contract written field by field (the recipes' form)
+    with pytest.raises(RecipeError, match=r"data.init_args.clip and data.init_args.size are both set"):
+        UCF101DataModule(root="x", clip=spec, size=24)
+    with pytest.raises(RecipeError, match=r"data.init_args: ClipSpec.resize = 64: .* >= size \(80\)"):
+        SyntheticDataModule(size=80)  # the synthetic set's default resize 64 cannot hold an 80 px crop
+
+
+def test_a_recipe_writes_the_contract_as_clip(tmp_path) -> None:
+    from jsonargparse import ArgumentParser
+
+    from evovideo.lightning import SyntheticDataModule
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(SyntheticDataModule, "data")
+    cfg = parser.parse_object({"data": {"clip": {"num_frames": 4, "stride": 1, "frame_rate": 8.0, "size": 24}}})
+    dm = parser.instantiate_classes(cfg)["data"]
+    assert dm.clip == ClipSpec(num_frames=4, stride=1, frame_rate=8.0, size=24)
