@@ -9,5 +9,6 @@ from evovideo.lightning.datamodules import (  # noqa: E402,F401  (issue 3)
     VideoDataModule,
 )
 from evovideo.lightning.flow_cache_callback import FlowCacheCallback  # noqa: E402,F401  (issue 15)
+from evovideo.lightning.pytorchvideo_datamodule import PytorchvideoDataModule  # noqa: E402,F401  (issue 15)
 from evovideo.lightning.zipf_callback import ZipfCallback  # noqa: E402,F401  (issue 5)
 from evovideo.lightning.finetune import FinetuneModule  # noqa: E402,F401  (issue 7)
