@@ -138,3 +138,17 @@ def test_a_recipe_writes_the_contract_as_clip(tmp_path) -> None:
     cfg = parser.parse_object({"data": {"clip": {"num_frames": 4, "stride": 1, "frame_rate": 8.0, "size": 24}}})
     dm = parser.instantiate_classes(cfg)["data"]
     assert dm.clip == ClipSpec(num_frames=4, stride=1, frame_rate=8.0, size=24)
+
+
+@pytest.mark.parametrize("key, value, rule", [("frame_rate", 0, "a number > 0"),
+                                              ("resize", 100, r"null \(round\(size \* 8/7\)\) or an integer >= size")])
+def test_config_json_clip_fields_are_checked(tmp_path, key, value, rule) -> None:
+    from evovideo.hub.io import PretrainedLoadError
+
+    evovideo.save_pretrained(evovideo.create_model("r2plus1d_18"), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["input_config"][key] = value
+    config["input_config"]["size"] = 112 if key == "frame_rate" else 128
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(PretrainedLoadError, match=rf"input_config.{key} = {value}: must be {rule}"):
+        evovideo.load_pretrained(tmp_path)
