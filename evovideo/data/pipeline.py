@@ -27,8 +27,8 @@ import torch
 
 from torchvision.transforms.v2 import functional as F
 
-from evovideo.data.reader import VideoReader, resized_shape
 from evovideo.clip import BatchKeys, ClipSpec
+from evovideo.data.reader import VideoReader, resized_shape
 from evovideo.models.base import MODALITIES
 from evovideo.modalities import (
     ClipCrop,

@@ -49,8 +49,8 @@ class ClipTransform(nn.Module):
                 "by evovideo.modalities (see evovideo.data.pipeline.SampleBuilder)"
             )
         self.config, self.train = cfg, train
-        # eval: SampleBuilder.for_encoder(cfg); train: random crop and flip
-        self.builder = SampleBuilder(cfg.clip, modalities=[cfg.modality], train=train)
+        self.builder = (SampleBuilder(cfg.clip, modalities=[cfg.modality], train=True) if train  # random crop, flip
+                        else SampleBuilder.for_encoder(cfg))  # exactly the evaluation datasets' builder
         window = self.builder.window_sec
         self.sampler = RandomClipSampler(window) if train else CentreClipSampler(window)
 

@@ -50,9 +50,10 @@ class VideoDataModule(pl.LightningDataModule):
         split: official fold 1-3 (UCF101, HMDB51).
         modalities: any of rgb, gray, flow, audio.
         num_frames, stride, frame_rate, size, resize, mean, std: the fields of the clip contract
-            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  num_frames, stride, size, mean, std: None
-            takes the encoder's (``use_clip_config``, when a FinetuneModule checks the data), else
-            ``clip_defaults``; a value set here that contradicts the encoder is refused.
+            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  num_frames,
+            stride, size, mean, std: None takes the encoder's (``use_clip_config``, when a
+            FinetuneModule checks the data), else ``clip_defaults``; a value set here that
+            contradicts the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
         flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or

@@ -91,7 +91,8 @@ def _asymmetric_video() -> DecodedVideo:
 
 @pytest.mark.parametrize("hflip", [True, False])
 def test_hflip_option(hflip):
-    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, mean=(0, 0, 0), std=(1, 1, 1)), train=True, hflip=hflip)
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, mean=(0, 0, 0), std=(1, 1, 1)),
+                            train=True, hflip=hflip)
     video = _asymmetric_video()
     left_bright = [bool(builder.build(MemoryReader(video), 0.0, 0, random.Random(i))["rgb"][0, 0, :, 0].mean() > 0.5)
                    for i in range(16)]
