@@ -63,6 +63,16 @@ def test_video_list_missing_videos_are_reported_by_name(tmp_path):
     assert len(sel.video_keys) == 20 and sel.describe()["missing_videos"] == 1
 
 
+def test_read_video_list_keeps_class_names_with_spaces_and_drops_a_trailing_label(tmp_path):
+    from evovideo.eval.protocols import read_video_list
+
+    f = tmp_path / "list.txt"
+    f.write_text("blasting sand/-kYzxMKp514_000086_000096\nApplyLipstick/v_ApplyLipstick_g01_c01.avi 1\n\n"
+                 "Putting something, something and something on the table/177616\n")
+    assert read_video_list(f) == ["blasting sand/-kYzxMKp514_000086_000096", "ApplyLipstick/v_ApplyLipstick_g01_c01",
+                                  "Putting something, something and something on the table/177616"]
+
+
 def test_a_missing_class_or_a_list_matching_nothing_is_an_error(tmp_path):
     records, _ = dataset_records("hmdb51", _hmdb51_layout(tmp_path / "a", ["fencing", "kick"]))
     with pytest.raises(ValueError, match="meta_test class"):
