@@ -19,7 +19,7 @@ from pathlib import Path
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from evovideo.data import ClipDataset, InMemoryClipDataset, SampleBuilder, collate, eval_sampler
-from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_ucf101, scan_folder
+from evovideo.data.splits import VideoRecord, hmdb51_every_clip, parse_hmdb51, parse_ucf101, scan_folder
 from evovideo.eval.features import files_digest
 from evovideo.models.base import Encoder
 
@@ -37,9 +37,13 @@ class LabelledVideos:
                           collate_fn=collate)
 
 
-def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
+def dataset_records(dataset: str, root: str | Path, split: int = 1,
+                    every_clip: bool = False) -> tuple[list[VideoRecord], list[str]]:
     """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
-    ``split`` together; folder: ``root/<class>/**``) and the class names."""
+    ``split`` together; folder: ``root/<class>/**``) and the class names.  ``every_clip``: HMDB51's
+    clips that ``split`` leaves unused (tag 0) too, as the published few-shot video lists use them."""
+    if dataset == "hmdb51" and every_clip:
+        return hmdb51_every_clip(root, split)
     if dataset in ("ucf101", "hmdb51"):
         parse = parse_ucf101 if dataset == "ucf101" else parse_hmdb51
         train, names = parse(root, split, "train")
@@ -121,7 +125,7 @@ def labelled_videos(
     else:
         if root is None:
             raise ValueError(f"dataset '{dataset}' needs --root (the folder holding its videos)")
-        records, names = dataset_records(dataset, root, split)
+        records, names = dataset_records(dataset, root, split, every_clip=video_keys is not None)
         if classes is not None:
             records = [r for r in records if r.class_name in set(classes)]
         if video_keys is not None:
