@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
+    "ClipSpec": "evovideo.clip",
     "Encoder": "evovideo.models",
     "InputConfig": "evovideo.models",
     "Provenance": "evovideo.models",
@@ -59,6 +60,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
+    from evovideo.clip import ClipSpec
     from evovideo.evolution import FITNESS, zipf_fitness
     from evovideo.factory import create_model, from_pretrained, load_encoder
     from evovideo.hub import load_pretrained, push_to_hub, save_pretrained, transforms_for

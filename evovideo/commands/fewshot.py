@@ -10,11 +10,13 @@ Examples:
   evovideo fewshot --encoder r2plus1d_18 --dataset ucf101 --root /data/UCF101 --classes test_classes.txt
 
 --protocol NAME evaluates on a published few-shot split (evovideo/eval/protocols/README.md):
-hmdb51-arn and ucf101-arn ship their meta-test classes; kinetics100-cmn, ssv2-100-cmn and
-ssv2-100-otam are defined by their video list, passed with --video-list. A protocol draws 10,000
-episodes unless --episodes says otherwise.
+hmdb51-arn, ucf101-arn, kinetics100-cmn, ssv2-100-cmn and ssv2-100-otam ship their meta-test and
+meta-val video lists (copied from TRX, provenance and sha256 in that README); --protocol-part
+meta_val evaluates on meta-val (choose settings there, report meta-test), --video-list FILE
+replaces the shipped list. Listed videos missing under --root are reported by name. A protocol
+draws 10,000 episodes unless --episodes says otherwise.
   evovideo fewshot --encoder hf-hub:ORG/NAME --protocol hmdb51-arn --root /data/HMDB51
-  evovideo fewshot --encoder hf-hub:ORG/NAME --protocol ucf101-arn --root /data/UCF101 --video-list testlist03.txt
+  evovideo fewshot --encoder hf-hub:ORG/NAME --protocol kinetics100-cmn --root /data/kinetics100 --protocol-part meta_val
 
 Support and query of an episode never come from one source video (UCF101 group, HMDB51 title).
 
@@ -65,12 +67,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num-classes", type=int, help="seeded random choice of this many meta-test classes")
     group.add_argument("--protocol", help="a published split: hmdb51-arn, ucf101-arn, kinetics100-cmn, ssv2-100-cmn, "
                                           "ssv2-100-otam (classes and videos; see evovideo/eval/protocols/README.md)")
-    p("--video-list", help="with --protocol: the published '<class>/<video>' list (e.g. TRX's testlist03.txt); "
-                           "listed videos missing under --root are reported by name")
+    p("--protocol-part", choices=("meta_test", "meta_val"), default="meta_test",
+      help="with --protocol: the shipped list evaluated (default meta_test; choose settings on meta_val)")
+    p("--video-list", help="with --protocol: a '<class>/<video>' list replacing the shipped one (e.g. a newer "
+                           "published file); listed videos missing under --root are reported by name")
     p("--clips", type=int, default=1, help="temporal clips per video, features averaged (default 1)")
     p("--crops", type=int, default=1, help="spatial crops per clip, features averaged (default 1)")
     p("--frame-rate", type=float, default=None,
-      help="nominal fps at which clips are sampled (default 25; synthetic: its own 16)")
+      help="nominal fps at which clips are sampled (default: the encoder's, from its weights' clip contract; "
+           "25 for weights saved without one)")
     p("--batch-size", type=int, default=8)
     p("--loader-workers", type=int, default=0, help="DataLoader worker processes for decoding (default 0)")
     add_renamed(parser, "--workers", "--loader-workers")
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     encoder = load_encoder(args.encoder, revision=args.revision)
     names = dataset_classes(args.dataset, args.root, args.split)
     if selection is not None:
-        test_classes, source = selection.classes, f"protocol {args.protocol}: {selection.protocol.source}"
+        test_classes, source = selection.classes, f"protocol {args.protocol} {selection.part}: {selection.video_list}"
     elif args.classes:
         test_classes = read_class_split(args.classes, names)
         source = f"from {args.classes}"
@@ -164,8 +169,8 @@ def write_results(out: Path, runs: dict, *, features=None, config: dict | None =
 def _protocol(args: argparse.Namespace):
     """The protocol's classes and videos (None without --protocol); fills in --dataset and --episodes."""
     if args.protocol is None:
-        if args.video_list:
-            raise ValueError("--video-list needs --protocol (the published split it belongs to)")
+        if args.video_list or args.protocol_part != "meta_test":
+            raise ValueError("--video-list and --protocol-part need --protocol (the published split they belong to)")
         args.dataset, args.episodes = args.dataset or "synthetic", args.episodes or 1000
         return None
     from evovideo.eval.protocols import PROTOCOL_EPISODES, PROTOCOLS, select_protocol
@@ -179,8 +184,8 @@ def _protocol(args: argparse.Namespace):
     if not args.root:
         raise ValueError(f"--protocol {args.protocol} needs --root (the {want} dataset folder)")
     args.dataset, args.episodes = want, args.episodes or PROTOCOL_EPISODES
-    selection = select_protocol(args.protocol, dataset_records(want, args.root, args.split)[0],
-                                video_list=args.video_list)
+    selection = select_protocol(args.protocol, dataset_records(want, args.root, args.split, every_clip=True)[0],
+                                video_list=args.video_list, part=args.protocol_part)
     if selection.missing:
         shown = ", ".join(selection.missing[:20])
         print(f"missing: {len(selection.missing)} listed video(s) are not under {args.root}: {shown}"

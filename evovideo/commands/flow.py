@@ -85,7 +85,7 @@ def build_datamodule(args: argparse.Namespace):
     if "flow" not in (init.get("modalities") or []):
         raise SystemExit("the data section does not read flow (add 'flow' to data.init_args.modalities)")
     dm = cls(**init)
-    if not dm._builder_args.get("flow_cache_dir"):
+    if not dm._other_args.get("flow_cache_dir"):
         raise SystemExit("no flow cache folder: pass --out (or set data.init_args.flow_cache_dir)")
     return dm
 

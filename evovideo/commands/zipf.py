@@ -14,8 +14,8 @@ Examples:
 
 Datasets: synthetic (built in, no files), folder (every video under --root, recursive, unlabeled),
 class-folders (root/<class>/<video>, labelled), ucf101 / hmdb51 (official layouts, every video of
-the split's lists).  Videos are preprocessed
-as the encoder expects (its frames, stride, size, mean/std); one centre clip per video.
+the split's lists).  Videos are preprocessed as the encoder expects (its clip contract: frames,
+stride, frame rate, resize, size, mean/std); one centre clip per video.
 Choose k near the number of classes you expect and well below the number of videos.
 """
 from __future__ import annotations
@@ -58,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "fastest; bfloat16 on GPUs and AVX512-BF16 CPUs; else float32: int8 measured 0.15x of scikit-learn "
            "on an AVX2-only CPU), or one of them; the soft assignment is float64 (see 'evovideo bench zipf')")
     p("--knn", action="store_true", help="also print leave-one-out kNN accuracy (labelled data only)")
-    p("--frame-rate", type=float, default=25.0, help="nominal fps at which clips are sampled (default 25)")
+    p("--frame-rate", type=float, default=None,
+      help="nominal fps at which clips are sampled (default: the encoder's, from its weights' clip contract; "
+           "25 for weights saved without one)")
     p("--batch-size", type=int, default=8)
     p("--loader-workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     add_renamed(parser, "--workers", "--loader-workers")
@@ -76,9 +78,7 @@ def _videos(args: argparse.Namespace, encoder):
     if args.dataset == "folder":
         if not args.root:
             raise SystemExit("--dataset folder needs --root (a folder of video files, searched recursively)")
-        cfg = encoder.input_config
-        builder = SampleBuilder(modalities=[cfg.modality], num_frames=cfg.num_frames, stride=cfg.stride,
-                                frame_rate=args.frame_rate, size=cfg.size, mean=cfg.mean, std=cfg.std, train=False)
+        builder = SampleBuilder.for_encoder(encoder.input_config, frame_rate=args.frame_rate)
         return ClipDataset(scan_folder(args.root), builder, train=False, backend=args.backend), None
     synthetic = None
     if args.dataset == "synthetic":

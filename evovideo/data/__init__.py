@@ -3,7 +3,7 @@
 Datasets are registered in ``DATASETS``; each factory takes the layout's own arguments (root,
 split, fold) plus a ``SampleBuilder`` (what each sample carries) and returns a ``ClipDataset``::
 
-    builder = SampleBuilder(modalities=["rgb", "flow", "audio"], num_frames=8, size=112)
+    builder = SampleBuilder(ClipSpec(num_frames=8, size=112), modalities=["rgb", "flow", "audio"])
     ds = DATASETS.create("ucf101", root="/data/UCF101", split=1, fold="train", builder=builder)
     ds[0]["rgb"].shape   # (3, 8, 112, 112)
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evovideo.clip import BatchKeys, ClipSpec
 from evovideo.data.dataset import ClipDataset, InMemoryClipDataset, SkipTracker, collate
 from evovideo.data.decode import (
     DecodedVideo,
@@ -27,7 +28,8 @@ from evovideo.data.decode import (
 )
 from evovideo.data.flow_grid import PrecomputeReport, precompute_flow, video_flow
 from evovideo.data.groups import carve_validation, holdout_mask, video_group, video_groups
-from evovideo.data.pipeline import ClipTiming, SampleBuilder
+from evovideo.data.pipeline import SampleBuilder
+from evovideo.data.samplers import CentreClipSampler, RandomClipSampler, UniformClipSampler, eval_sampler
 from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_kinetics, parse_ucf101, scan_folder
 from evovideo.registry import Registry
 
@@ -145,7 +147,12 @@ __all__ = [
     "video_flow",
     "DATASETS",
     "ClipDataset",
-    "ClipTiming",
+    "BatchKeys",
+    "CentreClipSampler",
+    "ClipSpec",
+    "RandomClipSampler",
+    "UniformClipSampler",
+    "eval_sampler",
     "DecodeError",
     "DecodedVideo",
     "InMemoryClipDataset",

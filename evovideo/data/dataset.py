@@ -1,8 +1,9 @@
 """Map-style clip datasets over ``VideoRecord`` lists (files) or in-memory videos (synthetic).
 
 Train: one random clip per video per epoch.  Eval: ``clips_per_video`` clips spread uniformly
-over the video x ``crops_per_video`` crops, one item each, all carrying the same ``video_index``
-so predictions can be averaged per video.
+over the video (one clip: the centre window) x ``crops_per_video`` crops, one item each, all
+carrying the same ``video_index`` so predictions can be averaged per video.  Where clips start
+is the ``sampler``'s (``evovideo.data.samplers``; any pytorchvideo ``ClipSampler`` fits).
 
 Train draws are reproducible and resumable: every random choice of a train sample (clip start,
 crop, flip, audio-shift sign) comes from its own ``random.Random`` seeded by (seed, epoch,
@@ -26,11 +27,14 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
+from pytorchvideo.data.clip_sampling import ClipSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from evovideo.data.decode import DecodedVideo, DecodeError, MemoryReader, VideoReader, open_video, resolve_backend
 from evovideo.data.memo import SampleMemo
+from evovideo.clip import BatchKeys
 from evovideo.data.pipeline import SampleBuilder
+from evovideo.data.samplers import RandomClipSampler, clip_of, eval_sampler
 from evovideo.data.splits import VideoRecord
 
 log = logging.getLogger(__name__)
@@ -91,7 +95,11 @@ def _summary(reasons: dict[str, int]) -> str:
 
 
 class ClipDataset(Dataset):
-    """Clips of videos as sample dicts (CONTRACTS "The batch"); see the module docstring."""
+    """Clips of videos as sample dicts (keys: ``evovideo.clip.BatchKeys``); see the module docstring.
+
+    ``sampler``: where clips start (default: ``RandomClipSampler`` for train, else the centre
+    window for one clip per video and ``UniformClipSampler`` for more), sized to the builder's
+    window; a pytorchvideo ``ClipSampler`` is called in order for each clip."""
 
     def __init__(
         self,
@@ -102,6 +110,7 @@ class ClipDataset(Dataset):
         clips_per_video: int = 1,
         crops_per_video: int = 1,
         backend: str = "auto",
+        sampler: ClipSampler | None = None,
     ) -> None:
         if not records:
             raise ValueError("no videos to load: the record list is empty")
@@ -110,6 +119,8 @@ class ClipDataset(Dataset):
         self.train = train
         self.clips_per_video = 1 if train else clips_per_video
         self.crops_per_video = 1 if train else crops_per_video
+        window = builder.window_sec
+        self.sampler = sampler or (RandomClipSampler(window) if train else eval_sampler(window, self.clips_per_video))
         self.backend = resolve_backend(backend)  # once here, not per file (nor per worker)
         self.tracker = SkipTracker(len(self.records))
         self.memo: SampleMemo | None = None  # built samples kept across runs (evovideo.data.memo)
@@ -171,18 +182,12 @@ class ClipDataset(Dataset):
         # train: the sample's own RNG (seed, epoch, index); eval: fixed per view
         rng = rng or random.Random(video * 1000 + view)
         with self._open(video) as reader:
-            duration = reader.info.duration
-            window = self.builder.timing.window_sec
-            if self.train:  # uniform over the starts whose window fits (0 for a short video)
-                start = rng.uniform(0.0, max(duration - window, 0.0))
-            else:
-                starts = np.linspace(0.0, max(duration - window, 0.0), self.clips_per_video)
-                start = float(starts[clip_i])
+            start = float(clip_of(self.sampler, clip_i, reader.info.duration, rng).clip_start_sec)
             start = self.builder.align(start)  # on the flow grid when flow is cached (every clip hits)
             sample = self.builder.build(reader, start, crop_i, rng)
-        sample["label"] = torch.tensor(self._label(video), dtype=torch.int64)
-        sample["video_index"] = torch.tensor(video, dtype=torch.int64)
-        sample["video_name"] = self._name(video)
+        sample[BatchKeys.LABEL] = torch.tensor(self._label(video), dtype=torch.int64)
+        sample[BatchKeys.VIDEO_INDEX] = torch.tensor(video, dtype=torch.int64)
+        sample[BatchKeys.VIDEO_NAME] = self._name(video)
         return sample
 
 

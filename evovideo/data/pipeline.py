@@ -1,6 +1,7 @@
 """From one decoded window of a video to the sample dict every task consumes.
 
-A clip is ``num_frames`` frames, one every ``stride`` frames at the nominal ``frame_rate``, so
+A clip (the contract ``evovideo.clip.ClipSpec``) is ``num_frames`` frames, one every ``stride``
+frames at the nominal ``frame_rate``, so
 it spans ``num_frames * stride / frame_rate`` seconds whatever the file's own rate is (audio
 lengths stay equal across videos).  ONE call to the reader fetches the clip's frames, the
 ``future_frames`` after it (and, for flow, the frame after each clip frame); one audio read
@@ -16,9 +17,9 @@ covers the clip and its shifted copy.  Then::
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -26,13 +27,13 @@ import torch
 
 from torchvision.transforms.v2 import functional as F
 
-from evovideo.data.decode import VideoReader, resized_shape
-from evovideo.models.base import KINETICS_MEAN, KINETICS_STD, MODALITIES
+from evovideo.clip import BatchKeys, ClipSpec
+from evovideo.data.reader import VideoReader, resized_shape
+from evovideo.models.base import MODALITIES
 from evovideo.modalities import (
     ClipCrop,
     FlowCache,
     FlowGrid,
-    default_resize,
     FlowSettings,
     compute_flow,
     gray_stats,
@@ -45,29 +46,8 @@ from evovideo.modalities import (
 )
 from evovideo.modalities.flow_cache import slice_entry
 
-
-@dataclass(frozen=True)
-class ClipTiming:
-    num_frames: int = 16
-    stride: int = 2
-    frame_rate: float = 25.0
-    future_frames: int = 0
-
-    @property
-    def step(self) -> float:
-        return self.stride / self.frame_rate
-
-    @property
-    def clip_sec(self) -> float:
-        return self.num_frames * self.step
-
-    @property
-    def window_sec(self) -> float:
-        """Seconds the clip and its future frames cover (what a clip sampler must fit)."""
-        return (self.num_frames + self.future_frames) * self.step
-
-    def times(self, start: float) -> list[float]:
-        return [start + i * self.step for i in range(self.num_frames + self.future_frames)]
+if TYPE_CHECKING:
+    from evovideo.models.base import InputConfig
 
 
 class SampleBuilder:
@@ -81,17 +61,11 @@ class SampleBuilder:
 
     def __init__(
         self,
+        clip: ClipSpec = ClipSpec(),
         *,
         modalities: Sequence[str] = ("rgb",),
-        num_frames: int = 16,
-        stride: int = 2,
-        frame_rate: float = 25.0,
-        size: int = 112,
-        resize: int | None = None,
         future_frames: int = 0,
         audio_shift: float = 0.0,
-        mean: tuple[float, ...] = KINETICS_MEAN,
-        std: tuple[float, ...] = KINETICS_STD,
         flow: FlowSettings | None = None,
         flow_cache_dir: str | Path | None = None,
         flow_cache_max_gb: float | None = None,
@@ -102,24 +76,47 @@ class SampleBuilder:
         train: bool = True,
         num_crops: int = 1,
         hflip: bool = True,
+        **clip_fields: object,
     ) -> None:
+        if clip_fields:  # the flat clip arguments of before the contract
+            spelled = ", ".join(f"{k}={v!r}" for k, v in clip_fields.items())
+            raise TypeError(f"SampleBuilder takes the clip settings as one ClipSpec: write "
+                            f"SampleBuilder(ClipSpec({spelled}), ...) (evovideo.clip.ClipSpec)")
+        if not isinstance(clip, ClipSpec):
+            raise TypeError(f"SampleBuilder takes the clip contract first: SampleBuilder(ClipSpec(num_frames=..., "
+                            f"size=...), modalities=...), got {type(clip).__name__}")
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
             raise ValueError(f"unknown modalities {unknown}; choose from {', '.join(MODALITIES)}")
         self.modalities = tuple(modalities)
-        self.timing = ClipTiming(num_frames, stride, frame_rate, future_frames)
-        self.size = size
-        self.resize = resize or default_resize(size)
+        self.clip = clip
+        self.future_frames = int(future_frames)
+        self.size, self.resize = clip.size, clip.short_side
         self.audio_shift = float(audio_shift)
-        self.mean, self.std = tuple(mean), tuple(std)
-        self.gray_mean, self.gray_std = gray_stats(self.mean, self.std)
+        self.mean, self.std = clip.mean, clip.std
+        # a gray encoder's contract holds the gray channel's statistics; an RGB one's give them by luma
+        self.gray_mean, self.gray_std = (self.mean, self.std) if len(self.mean) == 1 else gray_stats(self.mean, self.std)
         self.flow = flow or FlowSettings()
         max_bytes = None if flow_cache_max_gb is None else int(flow_cache_max_gb * 1e9)
         self.flow_cache = FlowCache(flow_cache_dir, max_bytes) if flow_cache_dir else None
-        self.flow_grid = FlowGrid(self.timing.step, self.resize)
+        self.flow_grid = FlowGrid(clip.step, self.resize)
         self.sample_rate, self.n_mels, self.win_ms, self.hop_ms = sample_rate, n_mels, win_ms, hop_ms
-        self.crop = ClipCrop(size, train=train, num_crops=num_crops, hflip=hflip)
+        self.crop = ClipCrop(clip.size, train=train, num_crops=num_crops, hflip=hflip)
         self.train = train
+
+    @classmethod
+    def for_encoder(cls, cfg: "InputConfig", *, frame_rate: float | None = None, num_crops: int = 1) -> "SampleBuilder":
+        """The evaluation builder for an encoder's input (its clip contract; ``frame_rate`` overrides
+        the contract's): what ``eval``, ``zipf`` and ``transforms_for`` all use."""
+        if cfg.modality not in ("rgb", "gray"):
+            raise ValueError(f"encoder input modality '{cfg.modality}' is not a video clip; evaluate the RGB student")
+        clip = cfg.clip if frame_rate is None else replace(cfg.clip, frame_rate=float(frame_rate))
+        return cls(clip, modalities=[cfg.modality], train=False, num_crops=num_crops)
+
+    @property
+    def window_sec(self) -> float:
+        """Seconds the clip and its future frames cover (what a clip sampler must fit)."""
+        return self.clip.window_sec(self.future_frames)
 
     @property
     def wants_audio(self) -> bool:
@@ -130,15 +127,14 @@ class SampleBuilder:
         clip's flow is a slice of its video's cached entry; otherwise ``start`` unchanged."""
         if self.flow_cache is None or "flow" not in self.modalities:
             return start
-        step = self.timing.step
+        step = self.clip.step
         return float(np.floor(start / step + 1e-6)) * step
 
     def build(self, reader: VideoReader, start: float, crop_index: int = 0, rng: random.Random | None = None) -> dict:
         """The sample of the clip starting at ``start``; train draws come from ``rng`` (default
         ``random.Random(0)``: the process-wide RNG is never used)."""
         rng = rng or random.Random(0)
-        t = self.timing
-        times = t.times(start)
+        times = self.clip.times(start, self.future_frames)
         want_flow = "flow" in self.modalities
         flow = self._cached_flow(reader, times) if want_flow and self.flow_cache is not None else None
         need_next = want_flow and flow is None  # no cache, or a cache that cannot store: per clip
@@ -146,7 +142,8 @@ class SampleBuilder:
             return self._build_crop_first(reader, times, start, crop_index, rng, flow)
         frames, nexts = reader.frames_at(times, self.resize, with_next=need_next)  # (T+Tf, h, w, 3)
         if nexts is not None:
-            flow = compute_flow(frames[: t.num_frames], nexts[: t.num_frames], self.flow)
+            n = self.clip.num_frames
+            flow = compute_flow(frames[:n], nexts[:n], self.flow)
         box = self.crop.choose(frames.shape[1], frames.shape[2], crop_index, rng)
         return self._finish(reader, frames, flow, box, start, rng, crop=lambda x: self._crop_frames(x, box))
 
@@ -167,16 +164,16 @@ class SampleBuilder:
         return self._finish(reader, frames, flow, box, start, rng, crop=crop)
 
     def _finish(self, reader, frames, flow, box, start, rng, *, crop) -> dict:
-        t = self.timing
+        n = self.clip.num_frames
         sample: dict = {}
         # crop the uint8 frames first, then convert: fewer pixels to turn into floats
-        clip = crop(frames[: t.num_frames])  # (T, S, S, 3) uint8
+        clip = crop(frames[:n])  # (T, S, S, 3) uint8
         if "rgb" in self.modalities:
             sample["rgb"] = normalize_uint8(clip, self.mean, self.std)  # (3, T, S, S)
         if "gray" in self.modalities:
             sample["gray"] = normalize(to_gray(to_float_clip(clip)), self.gray_mean, self.gray_std)
-        if t.future_frames:
-            sample["rgb_future"] = normalize_uint8(crop(frames[t.num_frames:]), self.mean, self.std)
+        if self.future_frames:
+            sample[BatchKeys.RGB_FUTURE] = normalize_uint8(crop(frames[n:]), self.mean, self.std)
         if flow is not None:  # (2, T, h, w) -> (2, T, S, S)
             sample["flow"] = self.crop.apply(flow, box, is_flow=True)
         if self.wants_audio:
@@ -190,7 +187,7 @@ class SampleBuilder:
     def _cached_flow(self, reader: VideoReader, times) -> torch.Tensor | None:
         """The clip's flow ``(2, T, h, w)`` from its video's cache entry (computing and storing the
         whole video on a miss); None when the clip is off the grid or the cache cannot store."""
-        n, cache, grid = self.timing.num_frames, self.flow_cache, self.flow_grid
+        n, cache, grid = self.clip.num_frames, self.flow_cache, self.flow_grid
         first = grid.index(times[0])
         if first is None:
             return None
@@ -209,13 +206,13 @@ class SampleBuilder:
         return slice_entry(entry, first, n)
 
     def _audio(self, reader: VideoReader, start: float, rng: random.Random) -> dict:
-        sr, clip = self.sample_rate, self.timing.clip_sec
+        sr, clip = self.sample_rate, self.clip.clip_sec
         n = int(round(clip * sr))
         out: dict = {}
         shift = self._shift(start, reader.info.duration, rng) if self.audio_shift > 0 else 0.0
         lo, hi = min(start, start + shift), max(start, start + shift) + clip
         wave = reader.audio(lo, hi, sr)
-        out["has_audio"] = torch.tensor(wave is not None)
+        out[BatchKeys.HAS_AUDIO] = torch.tensor(wave is not None)
         mel = dict(n_mels=self.n_mels, win_ms=self.win_ms, hop_ms=self.hop_ms)
 
         def spec(at: float) -> torch.Tensor:
@@ -227,8 +224,8 @@ class SampleBuilder:
         if "audio" in self.modalities:
             out["audio"] = spec(start)
         if self.audio_shift > 0:
-            out["audio_shifted"] = spec(start + shift)
-            out["audio_shift"] = torch.tensor(shift, dtype=torch.float32)
+            out[BatchKeys.AUDIO_SHIFTED] = spec(start + shift)
+            out[BatchKeys.AUDIO_SHIFT] = torch.tensor(shift, dtype=torch.float32)
         return out
 
     def _shift(self, start: float, duration: float, rng: random.Random) -> float:
@@ -236,7 +233,7 @@ class SampleBuilder:
         shifted window would leave the video."""
         s = self.audio_shift
         signs = [1.0, -1.0] if not self.train or rng.random() < 0.5 else [-1.0, 1.0]
-        clip = self.timing.clip_sec
+        clip = self.clip.clip_sec
         for sign in signs:
             if 0.0 <= start + sign * s and start + sign * s + clip <= duration + 1e-6:
                 return sign * s

@@ -140,8 +140,18 @@ def parse_ucf101(root: str | Path, split: int = 1, fold: str = "train") -> tuple
 def parse_hmdb51(root: str | Path, split: int = 1, fold: str = "train") -> tuple[list[VideoRecord], list[str]]:
     """HMDB51 records of ``fold`` ('train' or 'test') for official ``split`` (1-3): tag 1 = train,
     2 = test, 0 = unused; classes in sorted order.  No validation list: see ``parse_ucf101``."""
-    _check_split(split)
     _check_official_fold(fold, "HMDB51")
+    return _hmdb51_records(root, split, {"1"} if fold == "train" else {"2"})
+
+
+def hmdb51_every_clip(root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
+    """Every HMDB51 clip a split file lists (tags 1, 2 and 0 = unused by that split), classes in sorted
+    order.  Published few-shot video lists (ARN) use every clip of a class, the unused ones included."""
+    return _hmdb51_records(root, split, {"0", "1", "2"})
+
+
+def _hmdb51_records(root: str | Path, split: int, tags: set[str]) -> tuple[list[VideoRecord], list[str]]:
+    _check_split(split)
     root = Path(root)
     lists = root / HMDB51_SPLIT_DIR
     if not lists.is_dir():
@@ -154,12 +164,11 @@ def parse_hmdb51(root: str | Path, split: int = 1, fold: str = "train") -> tuple
         raise FileNotFoundError(f"no '<class>_test_split{split}.txt' files in {lists}: expected one per class (51)")
     names = [f.name[: -len(f"_test_split{split}.txt")] for f in files]
     videos = _video_dir(root, ("hmdb51_org", "hmdb51", "videos"))
-    want = "1" if fold == "train" else "2"
     records = []
     for label, (name, f) in enumerate(zip(names, files)):
         for line in f.read_text().splitlines():
             parts = line.split()
-            if len(parts) >= 2 and parts[1] == want:
+            if len(parts) >= 2 and parts[1] in tags:
                 records.append(VideoRecord(str(videos / name / parts[0]), label, name))
     _check_class_folders(videos, {r.class_name for r in records})
     return records, names

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from evovideo.data.decode import DecodeError, VideoInfo, VideoReader, load_failure, resized_shape, unavailable
+from evovideo.data.backend import load_failure, unavailable
+from evovideo.data.reader import DecodeError, VideoInfo, VideoReader, resized_shape
 
 
 def _why(err: Exception, path: str = "") -> str:
@@ -67,7 +68,9 @@ class TorchCodecReader(VideoReader):
         # decode full size, then resize with torch (measured faster than TorchCodec's Resize transform)
         h, w = resized_shape(self.info.height, self.info.width, short_side)
         try:
-            batch = self._played_at([max(float(t), self._begin) for t in times])
+            # + 1e-6: the frame that starts at t, also when t lands a rounding error below its start
+            # (the rule of the PyAV and memory readers; without it a centre clip differed by a frame)
+            batch = self._played_at([max(float(t) + 1e-6, self._begin) for t in times])
             nxt = None
             if with_next:
                 step = 1.0 / self.info.fps

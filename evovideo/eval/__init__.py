@@ -7,7 +7,7 @@ from evovideo.eval.features import FeatureSet, cached_features, extract_features
 from evovideo.eval.fewshot import FewShotResult, classify_episodes, evaluate_fewshot
 from evovideo.eval.multiview import VideoAggregator, average_views, view_index
 from evovideo.eval.pipeline import fewshot_eval, video_features
-from evovideo.eval.protocols import PROTOCOLS, protocol_classes, select_protocol
+from evovideo.eval.protocols import PROTOCOLS, VIDEO_LISTS, protocol_classes, protocol_videos, select_protocol
 from evovideo.eval.probes import LinearProbe, accuracy, knn_scores, linear_probe
 from evovideo.eval.stats import MeanCI, mean_ci95, mean_std
 from evovideo.eval.videos import EVAL_DATASETS, dataset_classes, labelled_videos
@@ -21,6 +21,7 @@ __all__ = [
     "LinearProbe",
     "MeanCI",
     "PROTOCOLS",
+    "VIDEO_LISTS",
     "VideoAggregator",
     "accuracy",
     "average_views",
@@ -39,6 +40,7 @@ __all__ = [
     "mean_ci95",
     "mean_std",
     "protocol_classes",
+    "protocol_videos",
     "prototype_logits",
     "random_class_split",
     "read_class_split",

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from evovideo.atomic import atomic_write
+from evovideo.clip import BatchKeys
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,10 @@ def extract_features(
         x = batch[modality].to(device, non_blocking=True)
         fmap = encoder.forward_features(x)  # (B, C, T, H, W) -> (B, D, t, h, w)
         pooled = encoder.forward_head(fmap, pre_logits=True).float().cpu()  # (B, D)
-        for row, vid in enumerate(batch["video_index"].tolist()):
+        for row, vid in enumerate(batch[BatchKeys.VIDEO_INDEX].tolist()):
             feats.setdefault(vid, []).append(pooled[row])
             labels[vid] = int(batch["label"][row])
-            names[vid] = batch["video_name"][row]
+            names[vid] = batch[BatchKeys.VIDEO_NAME][row]
     encoder.train(was_training)
     if not feats:
         raise ValueError("extract_features got no batches; is the dataset empty?")

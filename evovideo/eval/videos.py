@@ -1,7 +1,7 @@
 """Labelled videos for frozen-feature evaluation, in the preprocessing an encoder expects.
 
     src = labelled_videos("hmdb51", encoder, root="/data/HMDB51", split=1)
-    src.dataset      # ClipDataset: clips x crops views per video, eval mode (centred, fixed)
+    src.dataset      # ClipDataset: clips x crops views per video, eval mode (centre window and crop for 1 x 1)
     src.class_names  # names of label 0..C-1
     src.key          # what identifies the data + preprocessing (for the feature cache key)
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from evovideo.data import ClipDataset, InMemoryClipDataset, SampleBuilder, collate
-from evovideo.data.splits import VideoRecord, parse_hmdb51, parse_ucf101, scan_folder
+from evovideo.data import ClipDataset, InMemoryClipDataset, SampleBuilder, collate, eval_sampler
+from evovideo.data.splits import VideoRecord, hmdb51_every_clip, parse_hmdb51, parse_ucf101, scan_folder
 from evovideo.eval.features import files_digest
 from evovideo.models.base import Encoder
 
@@ -38,9 +38,13 @@ class LabelledVideos:
                           collate_fn=collate)
 
 
-def dataset_records(dataset: str, root: str | Path, split: int = 1) -> tuple[list[VideoRecord], list[str]]:
+def dataset_records(dataset: str, root: str | Path, split: int = 1,
+                    every_clip: bool = False) -> tuple[list[VideoRecord], list[str]]:
     """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
-    ``split`` together; class-folders: ``root/<class>/**``) and the class names."""
+    ``split`` together; class-folders: ``root/<class>/**``) and the class names.  ``every_clip``: HMDB51's
+    clips that ``split`` leaves unused (tag 0) too, as the published few-shot video lists use them."""
+    if dataset == "hmdb51" and every_clip:
+        return hmdb51_every_clip(root, split)
     if dataset in ("ucf101", "hmdb51"):
         parse = parse_ucf101 if dataset == "ucf101" else parse_hmdb51
         train, names = parse(root, split, "train")
@@ -101,19 +105,14 @@ def labelled_videos(
     ``video_keys``: keep only these ``<class>/<stem>`` videos (a protocol's published video list).
     ``synthetic``: the in-memory set to use for ``dataset="synthetic"`` (default:
     ``SyntheticVideos(num_videos_per_class=20, stream="eval")``).  ``backend``: the decoder for files.
+    ``frame_rate``: None (default) takes the encoder's clip contract (``input_config.frame_rate``,
+    what its weights were trained at); a number overrides it.  One clip per video is the centre window.
     """
     if dataset not in EVAL_DATASETS:
         raise ValueError(unknown_dataset(dataset))
-    cfg = encoder.input_config
-    if cfg.modality not in ("rgb", "gray"):
-        raise ValueError(f"encoder input modality '{cfg.modality}' is not a video clip; evaluate the RGB student")
-    if frame_rate is None:  # the synthetic set's own rate (as SyntheticDataModule), else the usual 25 fps
-        frame_rate = float(getattr(synthetic, "fps", 16)) if dataset == "synthetic" else 25.0
-    builder = SampleBuilder(modalities=[cfg.modality], num_frames=cfg.num_frames, stride=cfg.stride,
-                            frame_rate=frame_rate, size=cfg.size, mean=cfg.mean, std=cfg.std,
-                            train=False, num_crops=crops)
-    preprocessing = {"input": cfg.to_dict(), "frame_rate": frame_rate, "clips": clips, "crops": crops,
-                     "resize": builder.resize}
+    builder = SampleBuilder.for_encoder(encoder.input_config, frame_rate=frame_rate, num_crops=crops)
+    preprocessing = {"input": encoder.input_config.to_dict(), "clip": builder.clip.to_dict(), "clips": clips,
+                     "crops": crops, "sampler": type(eval_sampler(builder.window_sec, clips)).__name__}
     if dataset == "synthetic":
         from evovideo.data.synthetic import RENDER_VERSION, SyntheticVideos
 
@@ -132,7 +131,7 @@ def labelled_videos(
     else:
         if root is None:
             raise ValueError(f"dataset '{dataset}' needs --root (the folder holding its videos)")
-        records, names = dataset_records(dataset, root, split)
+        records, names = dataset_records(dataset, root, split, every_clip=video_keys is not None)
         if classes is not None:
             records = [r for r in records if r.class_name in set(classes)]
         if video_keys is not None:

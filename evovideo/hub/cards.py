@@ -103,17 +103,18 @@ def render_card(cfg: PretrainedCfg, *, title: str | None = None, load_as: str | 
             "```python",
             "import evovideo",
             f"encoder = {load_as}  # eval mode",
-            "transform = evovideo.transforms_for(encoder)   # (T, H, W, 3) uint8 frames -> (C, T, H, W)",
-            "features = encoder(transform(frames)[None])     # (1, num_features)",
+            "transform = evovideo.transforms_for(encoder)   # the evaluation clip (centre window) of a video",
+            "clip = transform(evovideo.data.decode_video(path))   # (C, T, H, W), sampled at the weights' frame rate",
+            "features = encoder(clip[None])                  # (1, num_features)",
             "```", "",
         ]
 
     lines += ["## Architecture and input", "", f"Architecture: `{cfg.architecture}` (RGB student).", ""]
     if ic is not None:
         lines += _table(
-            [(ic.modality, ic.in_chans, ic.num_frames, ic.stride, ic.size,
+            [(ic.modality, ic.in_chans, ic.num_frames, ic.stride, f"{ic.frame_rate:g}", ic.clip.short_side, ic.size,
               ", ".join(f"{m:g}" for m in ic.mean), ", ".join(f"{s:g}" for s in ic.std))],
-            ("modality", "channels", "frames", "stride", "size", "mean", "std"),
+            ("modality", "channels", "frames", "stride", "fps", "resize (short side)", "size", "mean", "std"),
         )
         lines.append("")
 

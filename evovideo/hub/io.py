@@ -7,7 +7,8 @@
       "architecture": "test_r2plus1d",           # registry name
       "model_kwargs": {...},                      # constructor arguments (JSON values)
       "num_classes": 0,                           # head size (reset_classifier), 0 = features
-      "input_config": {...},                      # preprocessing the weights expect
+      "input_config": {...},                      # preprocessing the weights expect (the clip
+                                                  # contract; without frame_rate / resize: 25 fps, 8/7)
       "extra": {"recipe": "...", "lambdas": {...}, ...}   # provenance, free-form JSON
     }
 
@@ -158,6 +159,11 @@ def _check_fields(config: dict, path: Path) -> None:
     for key in ("win_ms", "hop_ms"):
         if key in ic and (not _is_number(ic[key]) or ic[key] <= 0):
             raise bad(f"input_config.{key}", ic[key], "a number > 0")
+    if "frame_rate" in ic and (not _is_number(ic["frame_rate"]) or ic["frame_rate"] <= 0):
+        raise bad("input_config.frame_rate", ic["frame_rate"], "a number > 0 (the clip's nominal frames per second)")
+    resize = ic.get("resize")
+    if resize is not None and (not _is_int(resize) or resize < ic.get("size", 1)):
+        raise bad("input_config.resize", resize, f"null (round(size * 8/7)) or an integer >= size ({ic.get('size')})")
     chans = ic.get("in_chans", 3)
     for key in ("mean", "std"):
         v = ic.get(key)

@@ -37,12 +37,16 @@ def lambdas_of(config: dict) -> dict[str, dict[str, float]]:
 
 
 def recipe_input_config(recipe: str | Path, base: InputConfig) -> InputConfig:
-    """``base`` with the clip sampling the recipe's data section trained on (frames, stride, size, mean/std)."""
+    """``base`` with the clip the recipe's data section trained on (frames, stride, frame rate, size,
+    resize, mean/std; ``SyntheticDataModule`` calls its frame rate ``fps``)."""
     import yaml
 
     data = (yaml.safe_load(Path(recipe).read_text()).get("data") or {}).get("init_args") or {}
-    fields = {k: data[k] for k in ("num_frames", "stride", "size") if k in data}
+    fields = {k: data[k] for k in ("num_frames", "stride", "size", "resize") if k in data}
     fields.update({k: tuple(data[k]) for k in ("mean", "std") if k in data})
+    rate = data.get("frame_rate", data.get("fps"))
+    if rate is not None:
+        fields["frame_rate"] = float(rate)
     return replace(base, **fields)
 
 

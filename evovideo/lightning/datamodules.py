@@ -4,9 +4,10 @@
       class_path: evovideo.lightning.UCF101DataModule
       init_args: {root: /data/UCF101, split: 1, modalities: [rgb, flow, audio], num_frames: 16}
 
-Every module builds one ``SampleBuilder`` per stage (what each sample carries, see
-``evovideo.data.pipeline``) and a registered dataset (``evovideo.data.DATASETS``).  Train: one
-random clip per video; val: one centre clip; test: ``test_clips`` x ``test_crops`` views per video.
+Every module holds one clip contract (``self.clip``, an ``evovideo.clip.ClipSpec``), builds one
+``SampleBuilder`` per stage from it (what each sample carries, see ``evovideo.data.pipeline``)
+and a registered dataset (``evovideo.data.DATASETS``).  Train: one random clip per video; val:
+the centre clip; test: ``test_clips`` x ``test_crops`` views per video (``evovideo.data.samplers``).
 The train loader is resumable mid-epoch (``evovideo.data.dataset.ResumableDataLoader``): its order
 is seeded by (seed, epoch), every train sample's random draws by (seed, epoch, index), and
 Lightning saves its position in each checkpoint, so a killed run resumed from ``last.ckpt`` sees
@@ -27,11 +28,12 @@ from torch.utils.data import DataLoader
 
 import torch
 
+from evovideo.clip import BatchKeys, ClipSpec
 from evovideo.data import DATASETS, ClipDataset, SampleBuilder, collate
 from evovideo.data.dataset import EpochSampler, ResumableDataLoader
 from evovideo.data.memo import SampleMemo
 from evovideo.data.decode import resolve_backend
-from evovideo.models.base import KINETICS_MEAN, KINETICS_STD
+from evovideo.lightning.data_checks import FROM_ENCODER, check_synthetic, check_values, same_value
 from evovideo.modalities import FlowSettings
 from evovideo.tasks import RecipeError
 
@@ -47,13 +49,11 @@ class VideoDataModule(pl.LightningDataModule):
         root: dataset root folder (the official layout, see ``evovideo.data.splits``).
         split: official fold 1-3 (UCF101, HMDB51).
         modalities: any of rgb, gray, flow, audio.
-        num_frames / stride / frame_rate: a clip is ``num_frames`` frames, one every ``stride``
-            frames at ``frame_rate`` fps (``num_frames * stride / frame_rate`` seconds).
-        size: crop side; frames are first resized to short side ``resize`` (default size * 8/7).
-        num_frames, stride, size, mean, std: None (the default) takes the encoder's
-            ``input_config`` when a FinetuneModule checks the data (``use_clip_config``), else
-            ``clip_defaults`` (16, 2, 112, Kinetics mean/std); a value set here that contradicts
-            the encoder is refused.
+        num_frames, stride, frame_rate, size, resize, mean, std: the fields of the clip contract
+            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  num_frames,
+            stride, size, mean, std: None takes the encoder's (``use_clip_config``, when a
+            FinetuneModule checks the data), else ``clip_defaults``; a value set here that
+            contradicts the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
         flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
@@ -113,13 +113,14 @@ class VideoDataModule(pl.LightningDataModule):
         sample_seed: int | None = None,
         val_fraction: float = 0.15,
         val_seed: int = 0,
+        clip: ClipSpec | None = None,
     ) -> None:
         super().__init__()
-        _check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
-                      resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
-                      audio_shift=audio_shift, flow_method=flow_method, flow_bound=flow_bound,
-                      sample_rate=sample_rate, n_mels=n_mels, val_clips=val_clips, test_clips=test_clips,
-                      test_crops=test_crops, mean=mean, std=std)
+        check_values(modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size,
+                     resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
+                     audio_shift=audio_shift, flow_method=flow_method, flow_bound=flow_bound,
+                     sample_rate=sample_rate, n_mels=n_mels, val_clips=val_clips, test_clips=test_clips,
+                     test_crops=test_crops, mean=mean, std=std)
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction} (0: no validation fold)")
         self.val_fraction, self.val_seed = val_fraction, val_seed
@@ -137,8 +138,20 @@ class VideoDataModule(pl.LightningDataModule):
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
         given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
         self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
+        self.frame_rate, self.resize = float(frame_rate), resize
+        self._given_clip = clip  # the whole contract at once (e.g. an encoder's input_config.clip)
+        if clip is not None:
+            both = [k for k, v in dict(given, resize=resize).items() if v is not None]
+            if both:
+                raise RecipeError(f"data.init_args.clip and data.init_args.{', '.join(both)} are both set: give the "
+                                  "clip once, either as clip: {num_frames: ..., size: ...} or as the separate fields")
+            self._clip = {k: getattr(clip, k) for k in FROM_ENCODER}
+        try:
+            self.clip  # noqa: B018 - the fields together make a valid contract, or the recipe is refused now
+        except ValueError as err:
+            raise RecipeError(f"data.init_args: {err}") from None
         self._other_args: dict[str, Any] = dict(
-            modalities=self.modalities, frame_rate=frame_rate, resize=resize, future_frames=future_frames,
+            modalities=self.modalities, future_frames=future_frames,
             audio_shift=audio_shift, flow=FlowSettings(flow_method, flow_bound),
             flow_cache_dir=flow_cache_dir if "flow" in self.modalities else None,
             flow_cache_max_gb=flow_cache_max_gb,
@@ -146,28 +159,27 @@ class VideoDataModule(pl.LightningDataModule):
         )
         self.datasets: dict[str, ClipDataset] = {}
 
-    clip_defaults: dict[str, Any] = {"num_frames": 16, "stride": 2, "size": 112, "mean": KINETICS_MEAN,
-                                     "std": KINETICS_STD}
+    clip_defaults = ClipSpec()  # the clip fields neither the recipe nor an encoder set
 
     @property
-    def _builder_args(self) -> dict[str, Any]:
-        return {**self._other_args, **self.clip_config()}
+    def clip(self) -> ClipSpec:
+        """The clip contract every fold's samples follow: the fields the recipe set, the rest taken
+        from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
+        if self._given_clip is not None:
+            return self._given_clip
+        return self.clip_defaults.with_(**self._clip, frame_rate=self.frame_rate, resize=self.resize)
 
     def clip_config(self) -> dict[str, Any]:
-        """The clip sampling this module feeds a model: the fields the recipe set, the rest taken
-        from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
-        return {**self.clip_defaults, **self._clip}
+        """The clip fields an encoder's weights decide (``FROM_ENCODER``) as this module feeds them."""
+        return {k: getattr(self.clip, k) for k in FROM_ENCODER}
 
     def use_clip_config(self, cfg: Any) -> None:
         """Take the clip settings an encoder's weights expect (``encoder.input_config``: frames,
         stride, size, mean/std) as the one source of truth.  A field the recipe set to another
         value is refused with both values named (RecipeError)."""
-        from evovideo.tasks import RecipeError
-
-        want = {"num_frames": cfg.num_frames, "stride": cfg.stride, "size": cfg.size,
-                "mean": tuple(cfg.mean), "std": tuple(cfg.std)}
+        want = {k: getattr(cfg.clip, k) for k in FROM_ENCODER}
         clashes = [f"data.{k}={self._clip[k]} but the encoder expects {k}={v}" for k, v in want.items()
-                   if k in self._clip and not _same(self._clip[k], v)]
+                   if k in self._clip and not same_value(self._clip[k], v)]
         if clashes:
             raise RecipeError("; ".join(clashes) + ": remove these fields from the recipe's data section to take the "
                               "encoder's settings (one source of truth), or evaluate an encoder trained with them")
@@ -189,18 +201,11 @@ class VideoDataModule(pl.LightningDataModule):
 
     @property
     def batch_keys(self) -> set[str]:
-        keys = set(self.modalities) | {"label", "video_index", "video_name"}
-        if "audio" in self.modalities or self.audio_shift > 0:
-            keys.add("has_audio")
-        if self.future_frames > 0:
-            keys.add("rgb_future")
-        if self.audio_shift > 0:
-            keys |= {"audio_shifted", "audio_shift"}
-        return keys
+        return BatchKeys.for_sample(self.modalities, future_frames=self.future_frames, audio_shift=self.audio_shift)
 
     def builder(self, fold: str) -> SampleBuilder:
         crops = self.test_crops if fold == "test" else 1
-        return SampleBuilder(**self._builder_args, train=fold == "train", num_crops=crops)
+        return SampleBuilder(self.clip, **self._other_args, train=fold == "train", num_crops=crops)
 
     @property
     def has_validation(self) -> bool:
@@ -286,56 +291,6 @@ class VideoDataModule(pl.LightningDataModule):
         return len(self.skipped_files)
 
 
-FROM_ENCODER = ("num_frames", "stride", "size", "mean", "std")  # None: the encoder's (use_clip_config)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-6 for x, y in zip(a, b))
-    return a == b
-
-
-def _check_values(**values: Any) -> None:
-    """Each clip / loader setting in its range, before anything is read: one RecipeError line naming
-    ``data.init_args.<field>``, its value and what is allowed."""
-    from evovideo.data.pipeline import MODALITIES
-    from evovideo.modalities.flow import FLOW_METHODS
-
-    def bad(name: str, rule: str) -> RecipeError:
-        return RecipeError(f"data.init_args.{name} = {values[name]!r}: must be {rule}")
-
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    mods = values["modalities"]
-    if mods is not None and (not mods or any(m not in MODALITIES for m in mods)):
-        raise bad("modalities", f"a non-empty list of {', '.join(MODALITIES)}")
-    for name, low in (("num_frames", 1), ("stride", 1), ("size", 1), ("batch_size", 1), ("num_workers", 0),
-                      ("future_frames", 0), ("sample_rate", 1), ("n_mels", 1), ("val_clips", 1),
-                      ("test_clips", 1), ("test_crops", 1)):
-        if values[name] is None and name in FROM_ENCODER:
-            continue
-        if not is_int(values[name]) or values[name] < low:
-            raise bad(name, f"an integer >= {low}")
-    size = values["size"] or 1
-    if values["resize"] is not None and (not is_int(values["resize"]) or values["resize"] < size):
-        raise bad("resize", f"null or an integer >= size ({values['size']})")
-    for name in ("frame_rate", "flow_bound"):
-        if not isinstance(values[name], (int, float)) or not values[name] > 0:
-            raise bad(name, "a number > 0")
-    if not isinstance(values["audio_shift"], (int, float)) or values["audio_shift"] < 0:
-        raise bad("audio_shift", "a number >= 0 (seconds)")
-    if values["flow_method"] not in FLOW_METHODS:
-        raise bad("flow_method", f"one of {', '.join(FLOW_METHODS)}")
-    for name in ("mean", "std"):
-        v = values[name]
-        if v is None:
-            continue
-        if (not isinstance(v, (list, tuple)) or len(v) != 3 or not all(isinstance(x, (int, float)) for x in v)
-                or (name == "std" and min(v) <= 0)):
-            raise bad(name, "3 numbers (R, G, B)" + (", each > 0" if name == "std" else ""))
-
-
 class UCF101DataModule(VideoDataModule):
     """UCF101 from ``root`` holding ``UCF-101/`` and ``ucfTrainTestlist/``; val = ``val_fraction`` of
     the split's training list, by group ``gXX`` (never the test list)."""
@@ -373,28 +328,6 @@ class FolderDataModule(VideoDataModule):
                                clips_per_video=1, crops_per_video=1, backend=self.backend)
 
 
-class FlowCacheCallback(pl.Callback):
-    """Log ``data/flow_cache_hits`` / ``data/flow_cache_misses`` (train clips, all loader workers,
-    this rank) every epoch, and both in one line when training ends.  After ``evovideo flow
-    precompute`` with the run's settings, misses stay 0."""
-
-    @staticmethod
-    def _cache(trainer: pl.Trainer):
-        dm = trainer.datamodule
-        ds = dm.datasets.get("train") if isinstance(dm, VideoDataModule) else None
-        return ds.builder.flow_cache if ds is not None else None
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        cache = self._cache(trainer)
-        if cache is not None:
-            pl_module.log("data/flow_cache_hits", float(cache.hits))
-            pl_module.log("data/flow_cache_misses", float(cache.misses))
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        cache = self._cache(trainer)
-        if cache is not None:
-            log.info("flow cache %s: %d hits, %d misses (train clips, rank %d)", cache.root, cache.hits, cache.misses,
-                     trainer.global_rank)
 
 
 class SyntheticDataModule(VideoDataModule):
@@ -413,7 +346,7 @@ class SyntheticDataModule(VideoDataModule):
 
     dataset_name = "synthetic"
     num_classes = 10
-    clip_defaults = {**VideoDataModule.clip_defaults, "num_frames": 8, "stride": 2, "size": 56}
+    clip_defaults = ClipSpec(num_frames=8, stride=2, size=56, resize=64)
 
     def __init__(
         self,
@@ -428,7 +361,7 @@ class SyntheticDataModule(VideoDataModule):
         num_frames: int | None = None,
         stride: int | None = None,
         size: int | None = None,
-        resize: int | None = 64,
+        resize: int | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
         future_frames: int = 0,
@@ -446,6 +379,7 @@ class SyntheticDataModule(VideoDataModule):
         val_seed: int = 0,
         long_tail: float = 0.0,
         memo_mb: int = 0,
+        clip: ClipSpec | None = None,
     ) -> None:
         super().__init__(
             root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
@@ -453,17 +387,10 @@ class SyntheticDataModule(VideoDataModule):
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
             flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
-            val_fraction=val_fraction, val_seed=val_seed,
+            val_fraction=val_fraction, val_seed=val_seed, clip=clip,
         )
-        from evovideo.data.synthetic import MOTIONS
-
-        for name, value, low, high in (("num_videos_per_class", num_videos_per_class, 1, None),
-                                       ("num_classes", num_classes, 1, len(MOTIONS)),
-                                       ("video_frames", video_frames, 1, None), ("video_size", video_size, 8, None),
-                                       ("fps", fps, 1, None)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
-                rule = f"an integer in [{low}, {high}]" if high else f"an integer >= {low}"
-                raise RecipeError(f"data.init_args.{name} = {value!r}: must be {rule}")
+        check_synthetic(num_videos_per_class=num_videos_per_class, num_classes=num_classes, video_frames=video_frames,
+                        video_size=video_size, fps=fps)
         self.num_classes = num_classes
         self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
@@ -477,7 +404,8 @@ class SyntheticDataModule(VideoDataModule):
         ds = DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
                              clips_per_video=clips, crops_per_video=crops, **self._synthetic)
         if self.memo_mb > 0:  # every sample is a pure function of these settings and its key
-            ident = dict(self._synthetic, builder=repr(sorted(self._builder_args.items())), fold=fold, split=self.split,
+            builder = {**self._other_args, **self.clip.to_dict()}
+            ident = dict(self._synthetic, builder=repr(sorted(builder.items())), fold=fold, split=self.split,
                          clips=clips, crops=crops)
             ds.memo = SampleMemo.shared(json.dumps(ident, sort_keys=True, default=str), self.memo_mb)
         return ds

@@ -22,6 +22,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from evovideo.clip import BatchKeys
 from evovideo.factory import load_encoder
 from evovideo.lightning.schedule import warmup_cosine_scheduler
 from evovideo.eval.multiview import VideoAggregator
@@ -133,7 +134,7 @@ class FinetuneModule(pl.LightningModule):
     def _views(batch: dict, key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Flatten stacked views: (B, V, C, T, H, W) -> (B*V, C, T, H, W), labels and video ids per row."""
         x, y = batch[key], batch["label"]
-        vid = batch.get("video_index", torch.arange(len(y), device=y.device))
+        vid = batch.get(BatchKeys.VIDEO_INDEX, torch.arange(len(y), device=y.device))
         if x.ndim == 6:
             v = x.shape[1]
             x = x.flatten(0, 1)

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import pytorch_lightning as pl
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.factory import create_model
 from evovideo.lightning.schedule import warmup_cosine_scheduler
 from evovideo.models import Encoder, InputConfig
@@ -213,14 +214,15 @@ class PretrainModule(pl.LightningModule):
 
 
 def trained_input_config(base: InputConfig, datamodule: Any) -> InputConfig:
-    """``base`` with the clip sampling ``datamodule`` produced (frames, stride, size, mean/std)."""
-    clip_config = getattr(datamodule, "clip_config", None)
-    if clip_config is None:  # a user's own data module: keep the architecture's defaults
+    """``base`` with the clip contract ``datamodule`` produced (``datamodule.clip``: frames, stride,
+    frame rate, size, resize, and mean/std for an RGB student)."""
+    clip = getattr(datamodule, "clip", None)
+    if not isinstance(clip, ClipSpec):  # a user's own data module: keep the architecture's defaults
         return base
-    fields = {k: v for k, v in clip_config().items() if k in ("num_frames", "stride", "size", "mean", "std")}
-    if base.modality != "rgb" or "mean" not in fields:
-        fields.pop("mean", None), fields.pop("std", None)
-    return replace(base, **{k: tuple(v) if k in ("mean", "std") else v for k, v in fields.items()})
+    fields = {k: getattr(clip, k) for k in ("num_frames", "stride", "frame_rate", "size", "resize")}
+    if base.modality == "rgb":
+        fields.update(mean=clip.mean, std=clip.std)
+    return replace(base, **fields)
 
 
 def export_student(student: Encoder, save_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:

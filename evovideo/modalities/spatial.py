@@ -13,10 +13,9 @@ import random
 import torch
 from torchvision.transforms.v2 import functional as F
 
+from evovideo.clip import default_resize  # noqa: F401 - re-exported by evovideo.modalities
 
-def default_resize(size: int) -> int:
-    """Short side frames are resized to before a ``size`` crop (the usual 8/7: 112 -> 128, 224 -> 256)."""
-    return int(round(size * 8 / 7))
+
 
 
 def crop_boxes(height: int, width: int, size: int, num_crops: int) -> list[tuple[int, int]]:

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
+from evovideo.clip import KINETICS_MEAN, KINETICS_STD, ClipSpec
+
 if TYPE_CHECKING:
     from evovideo.models.zoo import PretrainedCfg
 
 MODALITIES = ("rgb", "flow", "gray", "audio")
-
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,11 @@ class InputConfig:
     """What an encoder expects as input: modality, channels, clip sampling and normalisation.
 
     Video modalities take ``(B, in_chans, num_frames, size, size)`` clips sampled every
-    ``stride`` frames and normalised with ``mean``/``std``.  The audio modality takes a log-mel
+    ``stride`` frames at the nominal ``frame_rate``, short side resized to ``resize`` (None:
+    ``round(size * 8 / 7)``) before the crop, normalised with ``mean``/``std``: the clip
+    contract, ``self.clip`` (an ``evovideo.clip.ClipSpec``).  A ``config.json`` written before
+    ``frame_rate`` / ``resize`` were recorded loads with 25 fps and the 8/7 rule, the settings
+    every DataModule used by default.  The audio modality takes a log-mel
     spectrogram ``(B, 1, n_mels, time)`` computed at ``sample_rate`` with ``hop_ms``/``win_ms``
     windows, covering the same span of time as the video clip.
     """
@@ -45,6 +48,8 @@ class InputConfig:
     size: int = 112
     mean: tuple[float, ...] = KINETICS_MEAN
     std: tuple[float, ...] = KINETICS_STD
+    frame_rate: float = 25.0
+    resize: int | None = None
     # audio only
     sample_rate: int = 16000
     n_mels: int = 64
@@ -59,6 +64,14 @@ class InputConfig:
                 f"mean/std must have in_chans={self.in_chans} entries, "
                 f"got {len(self.mean)} and {len(self.std)}"
             )
+        if self.modality != "audio":
+            self.clip  # noqa: B018 - validates frames, stride, frame rate, size, resize
+
+    @property
+    def clip(self) -> ClipSpec:
+        """The clip contract of a video input (frames, stride, frame rate, size, resize, mean, std)."""
+        return ClipSpec(num_frames=self.num_frames, stride=self.stride, frame_rate=self.frame_rate, size=self.size,
+                        resize=self.resize, mean=self.mean, std=self.std)
 
     def to_dict(self) -> dict:
         d = asdict(self)

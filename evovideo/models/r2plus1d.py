@@ -29,7 +29,8 @@ LAYER_NAMES = ("stem", "layer1", "layer2", "layer3", "layer4")
 R2PLUS1D_INPUT = InputConfig(modality="rgb", in_chans=3, num_frames=16, stride=2, size=112)
 R2PLUS1D_50_INPUT = InputConfig(modality="rgb", in_chans=3, num_frames=16, stride=4, size=224)
 # Tiny variants: 8 frames of 32 x 32, fast enough for unit tests and the laptop demo.
-TINY_RGB_INPUT = InputConfig(modality="rgb", in_chans=3, num_frames=8, stride=2, size=32)
+# the tiny test networks are for the built-in synthetic set, rendered at 16 fps
+TINY_RGB_INPUT = InputConfig(modality="rgb", in_chans=3, num_frames=8, stride=2, size=32, frame_rate=16.0)
 
 
 def _stem(in_chans: int, width: int) -> nn.Sequential:

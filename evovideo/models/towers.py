@@ -25,10 +25,10 @@ def _video_input(base: InputConfig, modality: str) -> InputConfig:
     """``base``'s clip sampling with the channels and normalisation of ``modality``."""
     if modality == "gray":
         return InputConfig(modality="gray", in_chans=1, num_frames=base.num_frames, stride=base.stride,
-                           size=base.size, mean=GRAY_MEAN, std=GRAY_STD)
+                           size=base.size, mean=GRAY_MEAN, std=GRAY_STD, frame_rate=base.frame_rate, resize=base.resize)
     # flow: (dx, dy) already scaled to about [-1, 1] by the flow modality, so no normalisation
     return InputConfig(modality="flow", in_chans=2, num_frames=base.num_frames, stride=base.stride,
-                       size=base.size, mean=(0.0, 0.0), std=(1.0, 1.0))
+                       size=base.size, mean=(0.0, 0.0), std=(1.0, 1.0), frame_rate=base.frame_rate, resize=base.resize)
 
 
 # Log-mel spectrograms arrive standardised (about mean 0, std 1) by the audio modality:

@@ -29,6 +29,7 @@ from typing import Callable, ClassVar, Mapping, Sequence
 import torch
 from torch import nn
 
+from evovideo.clip import BatchKeys
 from evovideo.models.base import MODALITIES, Encoder
 from evovideo.registry import Registry
 
@@ -160,9 +161,9 @@ def check_weight(field_name: str, key: str, weight: float) -> float:
 
 def audio_mask(batch: Mapping[str, torch.Tensor], modalities: Sequence[str], n: int) -> torch.Tensor | None:
     """``(B,)`` bool of clips with an audio track when a term uses audio, else None (all kept)."""
-    if "audio" not in modalities or "has_audio" not in batch:
+    if "audio" not in modalities or BatchKeys.HAS_AUDIO not in batch:
         return None
-    mask = torch.as_tensor(batch["has_audio"], dtype=torch.bool).reshape(n)
+    mask = torch.as_tensor(batch[BatchKeys.HAS_AUDIO], dtype=torch.bool).reshape(n)
     return None if mask.all() else mask
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from evovideo.clip import BatchKeys
 from evovideo.models import MODELS
 from evovideo.models.base import MODALITIES, Encoder
 from evovideo.tasks.base import TASKS, RecipeError, TermSpec, check_weight, parse_task_term
@@ -93,9 +94,9 @@ def produced_keys(datamodule: Any) -> set[str] | None:
         return None
     out = set(modalities)
     if (getattr(datamodule, "future_frames", 0) or 0) > 0 and "rgb" in out:
-        out.add("rgb_future")
+        out.add(BatchKeys.RGB_FUTURE)
     if getattr(datamodule, "audio_shift", 0) and "audio" in out:
-        out.add("audio_shifted")
+        out.add(BatchKeys.AUDIO_SHIFTED)
     return out
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data.decode import DecodedVideo, MemoryReader, resized_shape
 from evovideo.data.pipeline import SampleBuilder
 from evovideo.modalities import FlowSettings
@@ -28,8 +29,8 @@ def test_flow_of_a_strip_runs_on_a_capped_frame(monkeypatch):
     monkeypatch.setattr(pipeline, "compute_flow", spy)
     frames = torch.randint(0, 255, (20, 2, 128, 3), dtype=torch.uint8)  # a 128 x 2 strip
     reader = MemoryReader(DecodedVideo(frames, 10.0), "strip")
-    builder = SampleBuilder(modalities=("rgb", "flow"), num_frames=4, stride=1, frame_rate=10.0, size=32, resize=36,
-                            flow=FlowSettings("farneback"), train=False)
+    builder = SampleBuilder(ClipSpec(num_frames=4, stride=1, frame_rate=10.0, size=32, resize=36),
+                            modalities=("rgb", "flow"), flow=FlowSettings("farneback"), train=False)
     sample = builder.build(reader, 0.0)
     assert sample["flow"].shape == (2, 4, 32, 32) and sample["rgb"].shape == (3, 4, 32, 32)
     assert shapes and all(h * w <= 36 * 144 for _, h, w, _ in shapes), shapes

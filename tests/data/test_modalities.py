@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data import ClipDataset, SampleBuilder, VideoRecord, open_video
 from evovideo.lightning import SyntheticDataModule, UCF101DataModule
 from evovideo.modalities import FlowCache, FlowGrid, FlowSettings, log_mel, num_audio_frames
@@ -47,13 +48,13 @@ def test_batch_has_every_modality(ucf101_root, tmp_path, backend):
 
 def test_future_frames_follow_the_clip(video_bank):
     """rgb_future continues rgb: with stride 1 and no crop randomness its first frame is the next frame."""
-    builder = SampleBuilder(num_frames=3, stride=1, frame_rate=8.0, size=20, resize=20, future_frames=2,
-                            train=False, mean=(0, 0, 0), std=(1, 1, 1))
+    builder = SampleBuilder(ClipSpec(num_frames=3, stride=1, frame_rate=8.0, size=20, resize=20, mean=(0, 0, 0), std=(1, 1, 1)),
+                            future_frames=2, train=False)
     ds = ClipDataset([VideoRecord(str(video_bank["avi"]))], builder, train=False)
     s = ds[0]
     full = ClipDataset([VideoRecord(str(video_bank["avi"]))],
-                       SampleBuilder(num_frames=5, stride=1, frame_rate=8.0, size=20, resize=20, train=False,
-                                     mean=(0, 0, 0), std=(1, 1, 1)), train=False)[0]
+                       SampleBuilder(ClipSpec(num_frames=5, stride=1, frame_rate=8.0, size=20, resize=20, mean=(0, 0, 0), std=(1, 1, 1)),
+                                     train=False), train=False)[0]
     assert torch.allclose(torch.cat([s["rgb"], s["rgb_future"]], dim=1), full["rgb"])
 
 
@@ -63,8 +64,8 @@ def test_flow_cache_one_entry_per_video_and_key(video_bank, tmp_path):
     rec = [VideoRecord(str(video_bank["mp4"]))]
 
     def builder(**kw):
-        return SampleBuilder(modalities=["flow"], num_frames=3, stride=1, frame_rate=8.0, size=16, resize=16,
-                             train=False, flow_cache_dir=tmp_path, **kw)
+        return SampleBuilder(ClipSpec(num_frames=3, stride=1, frame_rate=8.0, size=16, resize=16),
+                             modalities=["flow"], train=False, flow_cache_dir=tmp_path, **kw)
 
     b1 = builder(flow=FlowSettings("tvl1"))
     ds = ClipDataset(rec, b1, train=False, clips_per_video=3, backend="pyav")
@@ -75,8 +76,8 @@ def test_flow_cache_one_entry_per_video_and_key(video_bank, tmp_path):
     assert (b1.flow_cache.misses, b1.flow_cache.hits) == (1, 3)
     assert len(sorted(tmp_path.rglob("*.npy"))) == 1
     # the cached slice is the clip's own flow (quantised to 1/127)
-    plain = SampleBuilder(modalities=["flow"], num_frames=3, stride=1, frame_rate=8.0, size=16, resize=16,
-                          train=False, flow=FlowSettings("tvl1"))
+    plain = SampleBuilder(ClipSpec(num_frames=3, stride=1, frame_rate=8.0, size=16, resize=16),
+                          modalities=["flow"], train=False, flow=FlowSettings("tvl1"))
     for i in range(3):
         direct = ClipDataset(rec, plain, train=False, clips_per_video=3, backend="pyav")
         start = ds.builder.align(float(torch.linspace(0, 1, 3)[i]))  # any grid start
@@ -88,8 +89,8 @@ def test_flow_cache_one_entry_per_video_and_key(video_bank, tmp_path):
         b = builder(**kw)
         ClipDataset(rec, b, train=False, backend="pyav")[0]
         assert b.flow_cache.misses == 1 and b.flow_cache.hits == 0
-    b = SampleBuilder(modalities=["flow"], num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, train=False,
-                      flow_cache_dir=tmp_path, flow=FlowSettings("tvl1"))
+    b = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16),
+                      modalities=["flow"], train=False, flow_cache_dir=tmp_path, flow=FlowSettings("tvl1"))
     ClipDataset(rec, b, train=False, backend="pyav")[0]
     assert b.flow_cache.hits == 1  # fewer frames per clip: same grid, same entry
     assert len(sorted(tmp_path.rglob("*.npy"))) == 3
@@ -100,7 +101,7 @@ def test_flow_cache_one_entry_per_video_and_key(video_bank, tmp_path):
 
 
 def test_train_starts_lie_on_the_flow_grid_only_with_a_cache(tmp_path):
-    kw = dict(modalities=["rgb", "flow"], num_frames=4, stride=2, frame_rate=25.0, size=16)
+    kw = dict(modalities=["rgb", "flow"], clip=ClipSpec(num_frames=4, stride=2, frame_rate=25.0, size=16))
     cached = SampleBuilder(flow_cache_dir=tmp_path, **kw)
     assert cached.align(0.0) == 0.0 and cached.align(0.17) == pytest.approx(0.16) and cached.align(0.16) == pytest.approx(0.16)
     assert SampleBuilder(**kw).align(0.17) == 0.17
@@ -127,7 +128,8 @@ def test_log_mel_of_a_tone_peaks_at_its_frequency():
 
 
 def test_multiview_crops_differ(video_bank):
-    builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False, num_crops=3)
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20),
+                            train=False, num_crops=3)
     ds = ClipDataset([VideoRecord(str(video_bank["mp4"]))], builder, train=False, clips_per_video=2, crops_per_video=3)
     views = [ds[i]["rgb"] for i in range(len(ds))]
     assert len(views) == 6
@@ -155,8 +157,8 @@ def test_crop_first_path_matches_resize_first(video_bank):
         resizes_while_converting = False
 
     video = decode_video(video_bank["avi"], audio=False)
-    builder = SampleBuilder(num_frames=4, stride=1, frame_rate=8.0, size=16, resize=20, future_frames=1,
-                            train=False, num_crops=3)
+    builder = SampleBuilder(ClipSpec(num_frames=4, stride=1, frame_rate=8.0, size=16, resize=20),
+                            future_frames=1, train=False, num_crops=3)
     for crop in range(3):
         a = builder.build(MemoryReader(video), 0.25, crop)
         b = builder.build(FullSize(video), 0.25, crop)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data import ClipDataset, SampleBuilder, VideoRecord
 from evovideo.data.dataset import NoVideosDecoded
 from evovideo.data.decode import DecoderUnavailable
@@ -103,7 +104,7 @@ class _BrokenDecoderDataset(ClipDataset):
 
 def test_a_broken_decoder_is_not_n_broken_files(video_bank):
     """The error surfaces at the first file and no good file is marked skipped."""
-    builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False)
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20), train=False)
     ds = _BrokenDecoderDataset([VideoRecord(str(p)) for p in video_bank.values()], builder, train=False,
                                backend="pyav")
     with pytest.raises(DecoderUnavailable, match="libavutil"):
@@ -117,7 +118,7 @@ def test_when_every_file_fails_alike_the_error_gives_that_reason(tmp_path):
     for i in range(6):
         paths.append(tmp_path / f"v{i}.avi")
         paths[-1].write_text("not a video")
-    builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False)
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20), train=False)
     ds = ClipDataset([VideoRecord(str(p)) for p in paths], builder, train=False, backend="pyav")
     with pytest.raises(NoVideosDecoded) as raised:
         ds[0]

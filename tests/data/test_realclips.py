@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data import ClipDataset, DecodeError, SampleBuilder, VideoRecord, decode_video, decode_window, open_video
 from evovideo.modalities import FlowSettings
 
@@ -37,8 +38,8 @@ def test_real_clip_decodes(realclips, name, backend):
 
 def test_real_clip_sample(realclips):
     path = str(realclips / "ucf101_applyeyemakeup_mpeg4_mp3.avi")
-    builder = SampleBuilder(modalities=["rgb", "gray", "flow", "audio"], num_frames=4, size=32, train=False,
-                            flow=FlowSettings("farneback"), n_mels=16)
+    builder = SampleBuilder(ClipSpec(num_frames=4, size=32),
+                            modalities=["rgb", "gray", "flow", "audio"], train=False, flow=FlowSettings("farneback"), n_mels=16)
     s = ClipDataset([VideoRecord(path, 0)], builder, train=False, backend="pyav")[0]
     assert s["rgb"].shape == (3, 4, 32, 32) and s["flow"].shape == (2, 4, 32, 32)
     assert bool(s["has_audio"]) and s["audio"].shape[:2] == (1, 16)

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data import ClipDataset, SampleBuilder, VideoRecord
 from evovideo.data.dataset import EpochSampler, SampleKey, resolve_backend
 from evovideo.data.decode import DecodedVideo, MemoryReader, PyAVReader, torchcodec_status
@@ -90,8 +91,8 @@ def _asymmetric_video() -> DecodedVideo:
 
 @pytest.mark.parametrize("hflip", [True, False])
 def test_hflip_option(hflip):
-    builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, train=True, hflip=hflip,
-                            mean=(0, 0, 0), std=(1, 1, 1))
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=16, mean=(0, 0, 0), std=(1, 1, 1)),
+                            train=True, hflip=hflip)
     video = _asymmetric_video()
     left_bright = [bool(builder.build(MemoryReader(video), 0.0, 0, random.Random(i))["rgb"][0, 0, :, 0].mean() > 0.5)
                    for i in range(16)]
@@ -121,7 +122,7 @@ def test_auto_backend_falls_back_to_pyav_with_one_log_line(video_bank, monkeypat
     torchcodec_status.cache_clear()
     try:
         with caplog.at_level(logging.DEBUG, logger="evovideo.data"):
-            builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20, train=False)
+            builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=16, resize=20), train=False)
             records = [VideoRecord(str(video_bank[k])) for k in ("avi", "mp4", "avi_audio")]
             datasets = [ClipDataset(records, builder, train=False) for _ in range(2)]
             for ds in datasets:

@@ -6,6 +6,7 @@ from collections import Counter
 
 import torch
 
+from evovideo.clip import ClipSpec
 from evovideo.data.dataset import InMemoryClipDataset, SampleKey
 from evovideo.data.decode import DecodedVideo, DecodeError
 from evovideo.data.pipeline import SampleBuilder
@@ -37,7 +38,7 @@ class _SomeBad(InMemoryClipDataset):
 
 def test_a_run_of_bad_files_is_replaced_by_many_videos():
     video = DecodedVideo(torch.zeros(8, 8, 8, 3, dtype=torch.uint8), 8.0)
-    builder = SampleBuilder(num_frames=2, stride=1, frame_rate=8.0, size=8, resize=8, train=True, hflip=False)
+    builder = SampleBuilder(ClipSpec(num_frames=2, stride=1, frame_rate=8.0, size=8, resize=8), train=True, hflip=False)
     n, bad = 21, set(range(5, 11))  # six bad files in a row
     ds = _SomeBad(bad, videos=[(video, i) for i in range(n)], builder=builder, labels=list(range(n)))
     got = Counter(int(ds[SampleKey(i, 0, 0)]["video_index"]) for i in range(n))

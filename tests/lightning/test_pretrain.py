@@ -210,8 +210,9 @@ def test_export_records_the_preprocessing_the_data_fed():
     from evovideo.models import model_input_config
 
     base = model_input_config("test_r2plus1d")
-    dm = SyntheticDataModule(num_frames=4, stride=3, size=40)
+    dm = SyntheticDataModule(num_frames=4, stride=3, size=40, fps=12, resize=48)
     cfg = trained_input_config(base, dm)
     assert (cfg.num_frames, cfg.stride, cfg.size) == (4, 3, 40)
+    assert (cfg.frame_rate, cfg.resize) == (12.0, 48)  # the whole clip contract, frame rate and resize too
     assert cfg.mean == base.mean and cfg.modality == "rgb"
     assert trained_input_config(base, object()) == base  # a user's own data module: defaults kept
