@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from evovideo.data.reader import DecodedVideo, VideoInfo, VideoReader, resized_shape
+from evovideo.data.reader import DecodedVideo, VideoInfo, VideoReader, audio_window, resized_shape
 
 
 class MemoryReader(VideoReader):
@@ -42,9 +42,4 @@ class MemoryReader(VideoReader):
         if v.sample_rate != sample_rate:  # linear resampling is enough for synthetic audio
             new_len = max(1, int(round(wave.shape[0] * sample_rate / v.sample_rate)))
             wave = torch.nn.functional.interpolate(wave[None, None], size=new_len, mode="linear")[0, 0]
-        n = max(1, int(round((end - start) * sample_rate)))
-        a = int(round((start - v.start_sec) * sample_rate))
-        out = torch.zeros(n)
-        src = wave[max(a, 0):max(a, 0) + n - max(-a, 0)]
-        out[max(-a, 0):max(-a, 0) + src.shape[0]] = src
-        return out[None]
+        return audio_window(wave, v.start_sec, start, end, sample_rate)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 
 class SampleBuilder:
-    """Build the sample dict (see CONTRACTS "The batch") from a reader and a clip start time.
+    """Build the sample dict (the batch keys: ``evovideo.clip.BatchKeys``) from a reader and a clip start time.
 
     Train samples (``train=True``) take a random crop, a random horizontal flip when ``hflip``
     (turn it off for classes that are not mirror-invariant: the synthetic MoveLeft flipped is

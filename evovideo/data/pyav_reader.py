@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from evovideo.data.backend import open_video
-from evovideo.data.reader import DecodedVideo, DecodeError, VideoInfo, VideoReader, resized_shape
+from evovideo.data.reader import DecodedVideo, DecodeError, VideoInfo, VideoReader, audio_window, resized_shape
 
 
 def decode_window(
@@ -211,7 +211,6 @@ class PyAVReader(VideoReader):
     def audio(self, start, end, sample_rate):
         if not self.info.has_audio:
             return None
-        n = max(1, int(round((end - start) * sample_rate)))
         astream = self._container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunks, first_t, restarted = [], None, False
@@ -231,8 +230,4 @@ class PyAVReader(VideoReader):
         except Exception as err:  # noqa: BLE001
             raise DecodeError(self.path, f"audio: {_why(err)}") from err
         wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-        offset = int(round((start - (first_t or 0.0)) * sample_rate))
-        out = np.zeros(n, np.float32)
-        src = wave[max(offset, 0):max(offset, 0) + n - max(-offset, 0)]
-        out[max(-offset, 0):max(-offset, 0) + len(src)] = src
-        return torch.from_numpy(out)[None]
+        return audio_window(torch.from_numpy(wave), first_t or 0.0, start, end, sample_rate)

@@ -103,3 +103,14 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def audio_window(wave: torch.Tensor, wave_start: float, start: float, end: float, sample_rate: int) -> torch.Tensor:
+    """The mono ``wave`` (samples,) whose first sample plays at ``wave_start`` seconds, cut to the
+    window [start, end) at ``sample_rate``: (1, n) float32, zeros where the track does not reach."""
+    n = max(1, int(round((end - start) * sample_rate)))
+    offset = int(round((start - wave_start) * sample_rate))  # samples of the wave before the window
+    out = torch.zeros(1, n)
+    src = wave[max(offset, 0):max(offset, 0) + n - max(-offset, 0)]
+    out[0, max(-offset, 0):max(-offset, 0) + src.shape[0]] = src
+    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from evovideo.data.backend import load_failure, unavailable
-from evovideo.data.reader import DecodeError, VideoInfo, VideoReader, resized_shape
+from evovideo.data.reader import DecodeError, VideoInfo, VideoReader, audio_window, resized_shape
 
 
 def _why(err: Exception, path: str = "") -> str:
@@ -106,8 +106,6 @@ class TorchCodecReader(VideoReader):
             return None
         from torchcodec.decoders import AudioDecoder
 
-        n = max(1, int(round((end - start) * sample_rate)))
-        out = torch.zeros(1, n)
         try:
             dec = AudioDecoder(self.path, sample_rate=sample_rate, num_channels=1)
             s0 = max(start, 0.0)
@@ -115,9 +113,6 @@ class TorchCodecReader(VideoReader):
         except Exception as err:  # noqa: BLE001
             msg = str(err).lower()
             if "range" in msg or "no samples" in msg:  # the window lies past the end of the track
-                return out
+                return audio_window(torch.zeros(0), start, start, end, sample_rate)
             raise DecodeError(self.path, f"audio: {_why(err, self.path)}") from err
-        a = int(round((float(s.pts_seconds) - start) * sample_rate))
-        src = s.data[0, max(-a, 0):][: n - max(a, 0)]
-        out[0, max(a, 0):max(a, 0) + src.shape[0]] = src
-        return out
+        return audio_window(s.data[0], float(s.pts_seconds), start, end, sample_rate)

@@ -152,3 +152,13 @@ def test_config_json_clip_fields_are_checked(tmp_path, key, value, rule) -> None
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(PretrainedLoadError, match=rf"input_config.{key} = {value}: must be {rule}"):
         evovideo.load_pretrained(tmp_path)
+
+
+def test_audio_window_places_the_track_in_the_window_with_zeros_where_it_does_not_reach():
+    from evovideo.data.reader import audio_window
+
+    wave = torch.arange(1.0, 11.0)  # 10 samples at 10 Hz, the first plays at t = 1 s
+    assert audio_window(wave, 1.0, 1.0, 1.5, 10).tolist() == [[1, 2, 3, 4, 5]]
+    assert audio_window(wave, 1.0, 0.8, 1.2, 10).tolist() == [[0, 0, 1, 2]]  # starts before the track
+    assert audio_window(wave, 1.0, 1.8, 2.2, 10).tolist() == [[9, 10, 0, 0]]  # runs past its end
+    assert audio_window(torch.zeros(0), 0.0, 3.0, 3.3, 10).tolist() == [[0, 0, 0]]
