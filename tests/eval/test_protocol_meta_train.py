@@ -53,3 +53,30 @@ def test_readme_records_the_provenance_of_every_meta_train_list():
         assert record.source.removeprefix("splits/") in row and record.sha256 in row, name
         assert f"{record.source_chars:,}" in row and f"| {record.classes} |" in row, name
     assert protocols.__doc__ and "meta_train" in protocols.__doc__
+
+
+def test_kinetics_meta_train_names_account_for_every_character_of_the_source():
+    """Every Kinetics-CMN train line is '<class>/<11-char id>_<6 digits>_<6 digits>\\n' (len(class) + 27
+    characters) and CMN keeps 100 videos per class, so the names must add up to the source's size:
+    a dropped, extra or mistyped-length name breaks the equality."""
+    record = CLASS_LISTS[("kinetics100-cmn", "meta_train")]
+    names = protocol_classes("kinetics100-cmn", "meta_train")
+    assert sum(100 * (len(name) + 27) for name in names) == record.source_chars
+
+
+def test_meta_train_names_have_the_dataset_form_and_ship_in_the_package():
+    import fnmatch
+    import importlib.resources
+    import re
+    import tomllib
+    from pathlib import Path
+
+    form = {"hmdb51-arn": r"[a-z_]+", "ucf101-arn": r"[A-Z][A-Za-z]+", "kinetics100-cmn": r"[a-z ()]+",
+            "ssv2-100-cmn": r"[A-Z][^/]+", "ssv2-100-otam": r"train\d+"}
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["evovideo"]
+    for name in PROTOCOLS:
+        assert all(re.fullmatch(form[name], c) for c in protocol_classes(name, "meta_train")), name
+        rel = f"eval/protocols/{name}.meta_train.txt"
+        assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), rel
+        assert (importlib.resources.files("evovideo.eval.protocols") / f"{name}.meta_train.txt").is_file()
