@@ -20,12 +20,14 @@ _EXPORTS = {
     "ClipSpec": "evovideo.clip",
     "Encoder": "evovideo.models",
     "InputConfig": "evovideo.models",
-    "create_model": "evovideo.models",
+    "Provenance": "evovideo.models",
+    "create_model": "evovideo.factory",
     "list_models": "evovideo.models",
     "register_model": "evovideo.models",
     "Registry": "evovideo.registry",
     "UnknownNameError": "evovideo.registry",
-    "from_pretrained": "evovideo.hub",
+    "from_pretrained": "evovideo.factory",
+    "load_encoder": "evovideo.factory",
     "load_pretrained": "evovideo.hub",
     "save_pretrained": "evovideo.hub",
     "push_to_hub": "evovideo.hub",
@@ -38,7 +40,8 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-_SUBPACKAGES = ("bench", "commands", "data", "eval", "evolution", "hub", "lightning", "modalities", "models", "tasks")
+_SUBPACKAGES = ("bench", "commands", "data", "eval", "evolution", "factory", "hub", "lightning", "modalities", "models",
+                "tasks")
 
 
 def __getattr__(name: str) -> Any:
@@ -59,7 +62,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs
     from evovideo.clip import ClipSpec
     from evovideo.evolution import FITNESS, zipf_fitness
-    from evovideo.hub import from_pretrained, load_pretrained, push_to_hub, save_pretrained, transforms_for
-    from evovideo.models import Encoder, InputConfig, create_model, list_models, register_model
+    from evovideo.factory import create_model, from_pretrained, load_encoder
+    from evovideo.hub import load_pretrained, push_to_hub, save_pretrained, transforms_for
+    from evovideo.models import Encoder, InputConfig, Provenance, list_models, register_model
     from evovideo.models.zoo import list_pretrained
     from evovideo.registry import Registry, UnknownNameError

@@ -24,7 +24,7 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     assert set(res["split1"]["random init"]) == {"knn", "linear", "test_videos"}
     assert len(list((out / "videos" / "UCF-101").rglob("*.mp4"))) == 20
     # the student the demo saved loads back through the public loader
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
 
     assert load_encoder(f"local-dir:{out / 'student'}").model_name == "test_r2plus1d"
 

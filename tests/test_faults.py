@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from evovideo.eval.features import FeatureSet, cached_features, feature_cache_key
-from evovideo.models import create_model
+from evovideo.factory import create_model
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evovideo.models import MODELS, Encoder, InputConfig, create_model, list_models, model_input_config
+from evovideo.factory import create_model
+from evovideo.models import MODELS, Encoder, InputConfig, list_models, model_input_config
 from evovideo.models.base import MODALITIES
 
 ALL = list_models()

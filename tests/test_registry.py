@@ -82,7 +82,7 @@ def test_unnamed_object_needs_a_name():
 
 
 def test_model_registry_uses_the_same_errors():
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     with pytest.raises(UnknownNameError, match="did you mean 'r2plus1d_18'.*known: .*x3d_s"):
         create_model("r2plus1d_81")

@@ -58,8 +58,15 @@ def best_of(path: str | Path) -> dict[str, Any]:
     return min(final, key=lambda r: (-r.get("steps", 0), r["score"], r["generation"], r["index"]))
 
 
-def arms(args: argparse.Namespace, hand: dict[str, float]) -> dict[str, dict[str, float]]:
-    """name -> lambdas over one term list (the search space when a results file is given)."""
+def results_space(path: str | Path) -> dict[str, list[str]]:
+    """The λ names of a results file by group (``{tasks, distill}``), from its header (files written
+    before the header recorded them: none; their names must then be terms of the recipe)."""
+    return json.loads(Path(path).read_text().split("\n", 1)[0]).get("space") or {}
+
+
+def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """name -> lambdas over one term list (the search space when a results file is given); the groups of
+    the results files' names are added to ``space``."""
     names = list(hand)
     sources = {}
     for arm in ("evolved", "random"):
@@ -70,6 +77,9 @@ def arms(args: argparse.Namespace, hand: dict[str, float]) -> dict[str, dict[str
                 continue
             best = best_of(path)
             sources[arm] = (best, path)
+            for group, group_names in results_space(path).items():
+                space.setdefault(group, [])
+                space[group] += [n for n in group_names if n not in space[group]]
             names += [n for n in best["lambdas"] if n not in names]
     out: dict[str, dict[str, float]] = {}
     full = lambda lam: {n: float(lam.get(n, 0.0)) for n in names}  # noqa: E731
@@ -100,10 +110,13 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.recipe import EvolveRecipe
     from evovideo.lightning.pretrain import load_recipe, run_pretraining
     from evovideo.tasks.base import RecipeError
+    from evovideo.tasks.lambdas import nest_lambdas
 
     cfg = load_recipe(args.recipe)
-    hand = EvolveRecipe(pretrain=args.recipe).initial_lambdas(cfg)
-    table = arms(args, hand)
+    recipe = EvolveRecipe(pretrain=args.recipe)
+    hand = recipe.initial_lambdas(cfg)
+    space = recipe.space(cfg)
+    table = arms(args, hand, space)
     steps = args.steps or int(cfg["trainer"]["max_steps"])
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
     out = Path(args.out)
@@ -117,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             slug = "".join(c if c.isalnum() else "_" for c in name)[:60]
             try:
-                student = run_pretraining(load_recipe(args.recipe), lambdas=lambdas, max_steps=steps, seed=seed,
+                student = run_pretraining(load_recipe(args.recipe), lambdas=nest_lambdas(lambdas, space),
+                                          max_steps=steps, seed=seed,
                                           root_dir=out / "runs" / f"{slug}-seed{seed}",
                                           trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})
             except RecipeError as err:

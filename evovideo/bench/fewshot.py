@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--episodes", type=int, default=1000)
     p("--sklearn-episodes", type=int, default=50, help="episodes timed with scikit-learn (0: skip)")
     p("--batch-size", type=int, default=8)
-    p("--workers", type=int, default=0)
+    p("--loader-workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     p("--device", default="cpu")
     p("--json", help="also write the figures to this JSON file")
 
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.episodes import sample_episodes
     from evovideo.eval.fewshot import classify_episodes
     from evovideo.eval.pipeline import video_features
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
         synthetic = SyntheticVideos(num_videos_per_class=args.videos_per_class, num_classes=args.num_classes)
     encoder = load_encoder(args.encoder)
-    fs = video_features(encoder, args.dataset, root=args.root, batch_size=args.batch_size, workers=args.workers,
+    fs = video_features(encoder, args.dataset, root=args.root, batch_size=args.batch_size, workers=args.loader_workers,
                         device=args.device, cache_dir=None, synthetic=synthetic)
     extract = fs.meta["extract_seconds"]
     rows, total = [], 0.0

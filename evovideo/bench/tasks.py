@@ -90,11 +90,11 @@ def _teacher(modality: str, batches, steps: int, seed: int, lr: float, folder: s
 def _train(module, batches, steps: int, lr: float) -> float:
     import torch
 
-    import math
+    from evovideo.lightning.schedule import warmup_cosine_scheduler
 
     opt = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
     # cosine decay to 0, as PretrainModule: BatchNorm running statistics settle on the final weights
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(1.0, i / steps))))
+    sched = warmup_cosine_scheduler(opt, 0, steps)
     module.train()
     loss = torch.zeros(())
     for step in range(steps):

@@ -1,8 +1,10 @@
-"""What every ``evovideo`` subcommand shares: the ``--backend`` flag and one-line user errors."""
+"""What every ``evovideo`` subcommand shares: the ``--backend`` flag, renamed flags and values, and
+one-line user errors."""
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +29,40 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
         "--backend", type=_backend, default="auto", metavar="{" + ",".join(BACKENDS) + "}",
         help="video decoder (default auto: TorchCodec when it can really decode here, else PyAV; "
              "`evovideo doctor` says which and why)")
+
+
+class _Renamed(argparse.Action):
+    """A hidden old spelling of a flag: stores into the new flag's destination and says the new name."""
+
+    def __init__(self, option_strings: list[str], dest: str, new: str = "", **kwargs) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"evovideo: {option_string} is now {self.new}; the old name will be removed", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_renamed(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept ``old`` as a hidden alias of the already-added flag ``new`` (same type, choices, nargs)."""
+    target = next(a for a in parser._actions if new in a.option_strings)
+    parser.add_argument(old, action=_Renamed, new=new, dest=target.dest, type=target.type, choices=target.choices,
+                        nargs=target.nargs, metavar=target.metavar)
+
+
+def renamed_values(renames: dict[str, str], flag: str):
+    """An argparse ``type`` that maps old values of ``flag`` to their new names, saying so."""
+    def convert(value: str) -> str:
+        if value in renames:
+            print(f"evovideo: {flag} '{value}' is now '{renames[value]}'", file=sys.stderr)
+            return renames[value]
+        return value
+    return convert
+
+
+def strip_prefix(value: str, prefix: str) -> str:
+    """``value`` without ``prefix`` (``local-dir:`` / ``hf-hub:``), so a flag takes both spellings."""
+    return value[len(prefix):] if value.startswith(prefix) else value
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:

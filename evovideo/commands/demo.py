@@ -122,11 +122,14 @@ def pretrain(recipe: Path, steps: int | None, out: Path, seed: int):
 
 def evolve(generations: int, out: Path, seed: int) -> Path:
     """A tiny evolution (population 2, budget 5 steps): shows the loop, the results file, the plots."""
-    from evovideo.cli import main
+    from evovideo.commands import evolve as evolve_command
 
     evo_out = out / "evolve"
-    code = main(["evolve", "-c", str(find_recipe(EVOLVE_RECIPE)), "--generations", str(generations),
-                 "--population", "2", "--tournament", "2", "--budget", "5", "--seed", str(seed), "--out", str(evo_out)])
+    parser = argparse.ArgumentParser(prog="evovideo evolve")
+    evolve_command.add_arguments(parser)
+    code = evolve_command.run(parser.parse_args([
+        "-c", str(find_recipe(EVOLVE_RECIPE)), "--generations", str(generations), "--population", "2",
+        "--tournament", "2", "--budget", "5", "--seed", str(seed), "--out", str(evo_out)]))
     if code:
         raise RuntimeError(f"evovideo evolve exited with {code}")
     return evo_out
@@ -166,7 +169,7 @@ def results_table(evals: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from evovideo.commands.fewshot import write_results
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     if not 5 <= args.num_classes <= 10:
         print("--num-classes must be 5..10 (5-way episodes, 10 synthetic motions)")

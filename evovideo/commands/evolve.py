@@ -61,13 +61,15 @@ def _with_backend(spec: dict, backend: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.candidate import PretrainEvaluator
-    from evovideo.evolution.checks import check_recipe, check_settings
+    from evovideo.evolution.checks import check_settings
     from evovideo.evolution.genome import SearchSpace
     from evovideo.evolution.loop import run_evolution, search_header
     from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
     from evovideo.evolution.results import ResultsFile
     from evovideo.evolution.runners import make_runner
     from evovideo.evolution.search import TournamentSearch
+    from evovideo.lightning.evolve import check_recipe, fitness_datamodule, pretrain_with_lightning
+    from evovideo.tasks.lambdas import nest_lambdas
 
     recipe = EvolveRecipe.from_yaml(args.config)
     overrides = {k: getattr(args, k) for k in ("generations", "population", "tournament", "budget", "seed", "out", "best_recipe")}
@@ -85,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     candidate_base = recipe.candidate_recipe(base)  # what each candidate trains (the written recipe keeps `base`)
     if "data" in candidate_base:
         candidate_base["data"] = _with_backend(candidate_base["data"], args.backend)
+    groups = recipe.space(base)  # {tasks: [...], distill: [...]}
     names = recipe.space_names(base)
     initial = recipe.initial_lambdas(base) if recipe.start_from_recipe else None
     if initial is not None:
@@ -97,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(recipe.out)
     rungs, keep = recipe.halving_rungs()
     halving = {"halving": {"rungs": rungs, "keep": keep}} if rungs else {}
-    header = search_header(search, budget=recipe.budget, **halving, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
+    header = search_header(search, budget=recipe.budget, **halving, space=groups, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
                            fitness_data=fit["data"], fitness_fold=fit["fold"])
     results = ResultsFile(out / "results.jsonl", header)
-    evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, fitness=fit["name"], fitness_args=fit["args"],
+    evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, trainer=pretrain_with_lightning,
+                                 datamodule=fitness_datamodule, space=groups, fitness=fit["name"], fitness_args=fit["args"],
                                  fitness_data=fit["data"], fitness_fold=fit["fold"], seed=recipe.seed,
                                  workdir=str((out / "candidates").resolve()))
     runner = make_runner(runner_cfg["name"], workers=runner_cfg["workers"], address=runner_cfg["address"],
@@ -133,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     note = (f"ELo lambdas evolved by `evovideo evolve -c {args.config}`: candidate {best.candidate.id} of "
             f"{finished()}, fitness '{fit['name']}' {fit['args']} score {best.score:.4f} (lower is better) "
             f"after {recipe.budget} steps.\nResults: {results.path}")
-    write_pretrain_recipe(base, best.candidate.lambdas, target, note, max_steps=recipe.final_max_steps)
+    write_pretrain_recipe(base, nest_lambdas(best.candidate.lambdas, groups), target, note, max_steps=recipe.final_max_steps)
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")

@@ -25,7 +25,7 @@ classes), from features extracted and cached the same way.
 
 Meta-test classes: --classes FILE (one class name per line), or a seeded random choice of
 --num-classes (default: 10 for HMDB51 and 21 for UCF101, the sizes of the usual few-shot test
-splits; every class for folder/synthetic).  Results: a table (mean accuracy ± 95% CI over
+splits; every class for class-folders/synthetic).  Results: a table (mean accuracy ± 95% CI over
 episodes), results.json and fewshot.png in --out.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ import json
 import re
 from pathlib import Path
 
-from evovideo.commands.common import add_backend_argument
+from evovideo.commands.common import add_backend_argument, add_renamed, renamed_values
 
 DEFAULT_TEST_CLASSES = {"hmdb51": 10, "ucf101": 21}
 
@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--encoder", required=True,
       help="registry name (random init), hf-hub:ORG/NAME, local-dir:/path or a zoo entry arch.tag")
     p("--revision", help="Hub revision (branch, tag or commit) for hf-hub: encoders")
-    p("--dataset", choices=EVAL_DATASETS, default=None,
-      help="hmdb51/ucf101: official layouts; folder: root/<class>/<videos>; synthetic: built-in "
+    p("--dataset", choices=EVAL_DATASETS, default=None, type=renamed_values({"folder": "class-folders"}, "--dataset"),
+      help="hmdb51/ucf101: official layouts; class-folders: root/<class>/<videos>; synthetic: built-in "
            "(default; with --protocol: the protocol's dataset)")
     p("--root", help="dataset root folder (not needed for synthetic)")
     p("--videos-per-class", type=int, default=20, help="synthetic only: videos rendered per class (default 20)")
@@ -77,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="nominal fps at which clips are sampled (default: the encoder's, from its weights' clip contract; "
            "25 for weights saved without one)")
     p("--batch-size", type=int, default=8)
-    p("--workers", type=int, default=0, help="DataLoader worker processes for decoding")
+    p("--loader-workers", type=int, default=0, help="DataLoader worker processes for decoding (default 0)")
+    add_renamed(parser, "--workers", "--loader-workers")
     p("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     add_backend_argument(parser)
     p("--cache-dir", default=None, help="feature cache folder (default ~/.cache/evovideo/features)")
@@ -91,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.episodes import random_class_split, read_class_split
     from evovideo.eval.features import DEFAULT_CACHE_DIR
     from evovideo.eval.pipeline import fewshot_eval, probe_eval
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     results, fs = fewshot_eval(
         encoder, args.dataset, root=args.root, split=args.split, classes=test_classes, way=args.way,
         shots=args.shot, query=args.query, episodes=args.episodes, seed=args.seed, clips=args.clips,
-        crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size, workers=args.workers,
+        crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size, workers=args.loader_workers,
         device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args), backend=args.backend,
         video_keys=selection.video_keys if selection else None,
     )
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if args.probes:
         probes = extra["probes"] = probe_eval(encoder, args.dataset, root=args.root, split=args.split, clips=args.clips,
                             crops=args.crops, frame_rate=args.frame_rate, batch_size=args.batch_size,
-                            workers=args.workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
+                            workers=args.loader_workers, device=args.device, cache_dir=cache_dir, synthetic=_synthetic(args),
                             backend=args.backend)
         print(f"split {args.split}: {probes['train_videos']} train -> {probes['test_videos']} test videos, "
               f"all classes:  kNN {probes['knn']:.2f}   linear probe {probes['linear']:.2f} (C={probes['C']:g}, "

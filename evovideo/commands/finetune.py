@@ -1,6 +1,6 @@
 """Fine-tune and test on several official splits; report each, and mean ± std next to split 1.
 
-For each --folds split: `evovideo fit` with the recipe, then the multi-view test of the checkpoint
+For each --splits split: `evovideo fit` with the recipe, then the multi-view test of the checkpoint
 with the best val/acc_video.  Validation is carved from the split's *training* list by source
 video (data.val_fraction, default 0.15); the test list never selects anything.  With
 data.val_fraction=0 the model of the last epoch is tested.  results.json says which, per split
@@ -9,7 +9,7 @@ data.val_fraction=0 the model of the last epoch is tested.  results.json says wh
 Examples:
   evovideo finetune -c recipes/finetune/ucf101.yaml --root /data/UCF101 --encoder hf-hub:ORG/NAME
   evovideo finetune -c recipes/finetune/hmdb51.yaml --root /data/HMDB51 --encoder local-dir:runs/demo/student \\
-      --folds 1 --set model.freeze=true --set model.lr=0.1          # linear probe, split 1 only
+      --splits 1 --set model.freeze=true --set model.lr=0.1          # linear probe, split 1 only
 
 --set KEY=VALUE (repeatable) overrides any recipe field, as `evovideo fit --KEY VALUE` would.
 """
@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from evovideo.commands.common import add_backend_argument
+from evovideo.commands.common import add_backend_argument, add_renamed
 
 METRICS = ("test/acc_video", "test/acc_clip")
 
@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("-c", "--config", required=True, help="a fine-tuning recipe, e.g. recipes/finetune/ucf101.yaml")
     p("--root", required=True, help="dataset root (passed as --data.root)")
     p("--encoder", required=True, help="registry name, hf-hub:ORG/NAME, local-dir:/path or arch.tag (--model.encoder)")
-    p("--folds", type=int, nargs="+", default=[1, 2, 3], help="official splits to run (default 1 2 3)")
+    p("--splits", type=int, nargs="+", default=[1, 2, 3], help="official splits to run (default 1 2 3)")
+    add_renamed(parser, "--folds", "--splits")
     p("--out", help="output folder (default: the recipe's trainer.default_root_dir)")
     add_backend_argument(parser)
     p("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe field, e.g. trainer.max_epochs=5")
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f"--set '{item}': expected KEY=VALUE, e.g. --set trainer.max_epochs=5")
         overrides += [f"--{key}", value]
     per_split: dict[int, dict[str, float]] = {}
-    for split in args.folds:
+    for split in args.splits:
         run_dir = out / f"split{split}"
         print(f"== split {split}: fit, then multi-view test  ({run_dir})", flush=True)
         cli = build_cli(["fit", "-c", args.config, "--data.root", args.root, "--data.split", str(split),

@@ -5,7 +5,7 @@ student there).  It is loaded back strictly before anything is uploaded.
 
 Examples:
   evovideo push --checkpoint runs/elo_demo/student --repo my-org/elo-r2plus1d-demo \
-      --recipe recipes/pretrain/demo_synthetic.yaml --data "evovideo synthetic set, seed 0"
+      --recipe recipes/pretrain/demo_synthetic.yaml --pretraining-data "evovideo synthetic set, seed 0"
   evovideo push --checkpoint runs/elo_demo/student --repo my-org/elo-r2plus1d-demo --revision v1
   evovideo push --checkpoint runs/elo_demo/student --repo my-org/x --dry-run out/   # files only
 
@@ -16,15 +16,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+from evovideo.commands.common import add_renamed, strip_prefix
+
+# as evovideo.hub.resolve spells them (not imported here: `evovideo push --help` does not load torch)
+LOCAL_DIR_PREFIX, HF_HUB_PREFIX = "local-dir:", "hf-hub:"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="folder with config.json + model.safetensors")
-    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo id (created if missing)")
+    parser.add_argument("--checkpoint", required=True, type=lambda v: strip_prefix(v, LOCAL_DIR_PREFIX),
+                        help="folder with config.json + model.safetensors (local-dir:/path or /path)")
+    parser.add_argument("--repo", required=True, metavar="ORG/NAME", type=lambda v: strip_prefix(v, HF_HUB_PREFIX),
+                        help="Hub repo id, created if missing (hf-hub:ORG/NAME or ORG/NAME)")
     parser.add_argument("--revision", default=None, help="branch to push to (created from main); default main")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
     parser.add_argument("--message", default=None, help="commit message")
     parser.add_argument("--recipe", help="card: the recipe the weights were trained with (path in the repository)")
-    parser.add_argument("--data", help="card: exactly what the weights were pretrained on")
+    parser.add_argument("--pretraining-data", help="card: exactly what the weights were pretrained on")
+    add_renamed(parser, "--data", "--pretraining-data")
     parser.add_argument("--license", help="card: license of the weights (default apache-2.0)")
     parser.add_argument("--dry-run", metavar="DIR", default=None,
                         help="write the repo's files (weights, config, card) to DIR and upload nothing")
@@ -34,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.hub import PretrainedLoadError
     from evovideo.hub.push import prepare_repo_folder, push_to_hub
 
-    facts = {"recipe": args.recipe, "pretraining_data": args.data, "license": args.license}
+    facts = {"recipe": args.recipe, "pretraining_data": args.pretraining_data, "license": args.license}
     facts = {k: v for k, v in facts.items() if v}
     try:
         if args.dry_run:

@@ -8,14 +8,14 @@ naturally long-tailed (as the paper assumes); for a class-balanced set use --fit
 prints the leave-one-out kNN accuracy, so the label-free score can be compared with a labelled one.
 
 Examples:
-  evovideo zipf --encoder local-dir:runs/demo/student --data synthetic
-  evovideo zipf --encoder hf-hub:ORG/NAME --data folder --root /data/unlabeled_clips --k 100
-  evovideo zipf --encoder r2plus1d_18 --data hmdb51 --root /data/HMDB51 --k 51 --knn
+  evovideo zipf --encoder local-dir:runs/demo/student --dataset synthetic
+  evovideo zipf --encoder hf-hub:ORG/NAME --dataset folder --root /data/unlabeled_clips --k 100
+  evovideo zipf --encoder r2plus1d_18 --dataset hmdb51 --root /data/HMDB51 --k 51 --knn
 
-Data: synthetic (built in, no files), folder (every video under --root, recursive, unlabeled),
-ucf101 / hmdb51 (official layouts, every video of the split's lists).  Videos are preprocessed
-as the encoder expects (its clip contract: frames, stride, frame rate, resize, size, mean/std); one centre
-clip per video.
+Datasets: synthetic (built in, no files), folder (every video under --root, recursive, unlabeled),
+class-folders (root/<class>/<video>, labelled), ucf101 / hmdb51 (official layouts, every video of
+the split's lists).  Videos are preprocessed as the encoder expects (its clip contract: frames,
+stride, frame rate, resize, size, mean/std); one centre clip per video.
 Choose k near the number of classes you expect and well below the number of videos.
 """
 from __future__ import annotations
@@ -26,17 +26,20 @@ import math
 import re
 from pathlib import Path
 
-from evovideo.commands.common import add_backend_argument
+from evovideo.commands.common import add_backend_argument, add_renamed
 
-DATA = ("synthetic", "folder", "ucf101", "hmdb51")
+DATASETS = ("synthetic", "folder", "class-folders", "ucf101", "hmdb51")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
     p("--encoder", required=True, help="registry name (random init), hf-hub:ORG/NAME, local-dir:/path or arch.tag")
     p("--revision", help="Hub revision for hf-hub: encoders")
-    p("--data", choices=DATA, default="synthetic", help="which videos (default: synthetic)")
-    p("--root", help="dataset root folder (folder/ucf101/hmdb51)")
+    p("--dataset", choices=DATASETS, default="synthetic",
+      help="which videos (default: synthetic); folder: every video under --root, unlabeled; class-folders: "
+           "root/<class>/<video>, labelled")
+    add_renamed(parser, "--data", "--dataset")
+    p("--root", help="dataset root folder (folder/class-folders/ucf101/hmdb51)")
     p("--split", type=int, default=1, help="ucf101/hmdb51: which official split's lists (default 1)")
     p("--videos-per-class", type=int, default=20, help="synthetic: videos rendered per class (default 20)")
     p("--k", type=int, help="clusters (default: the number of classes for labelled data, else 100)")
@@ -59,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="nominal fps at which clips are sampled (default: the encoder's, from its weights' clip contract; "
            "25 for weights saved without one)")
     p("--batch-size", type=int, default=8)
-    p("--workers", type=int, default=0, help="DataLoader worker processes")
+    p("--loader-workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    add_renamed(parser, "--workers", "--loader-workers")
     p("--device", default="cpu", help="cpu, cuda, ...")
     add_backend_argument(parser)
     p("--out", help="folder for zipf.json and rank_size.png (default runs/zipf/<encoder>-<data>)")
@@ -71,17 +75,17 @@ def _videos(args: argparse.Namespace, encoder):
     from evovideo.data.splits import scan_folder
     from evovideo.eval.videos import labelled_videos
 
-    if args.data == "folder":
+    if args.dataset == "folder":
         if not args.root:
-            raise SystemExit("--data folder needs --root (a folder of video files, searched recursively)")
+            raise SystemExit("--dataset folder needs --root (a folder of video files, searched recursively)")
         builder = SampleBuilder.for_encoder(encoder.input_config, frame_rate=args.frame_rate)
         return ClipDataset(scan_folder(args.root), builder, train=False, backend=args.backend), None
     synthetic = None
-    if args.data == "synthetic":
+    if args.dataset == "synthetic":
         from evovideo.data.synthetic import SyntheticVideos
 
         synthetic = SyntheticVideos(num_videos_per_class=args.videos_per_class)
-    src = labelled_videos(args.data, encoder, root=args.root, split=args.split, frame_rate=args.frame_rate,
+    src = labelled_videos(args.dataset, encoder, root=args.root, split=args.split, frame_rate=args.frame_rate,
                           synthetic=synthetic, backend=args.backend)
     return src.dataset, len(src.class_names)
 
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from evovideo.data import collate
-    from evovideo.eval.encoder import load_encoder
+    from evovideo.factory import load_encoder
     from evovideo.eval.features import extract_features
     from evovideo.evolution import knn_accuracy, zipf_fitness, zipf_prior
     from evovideo.evolution.zipf import PAPER, fit_zipf_exponent
@@ -107,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
     videos = len(dataset.records)  # known before any feature is extracted
     if k > videos:
         raise SystemExit(f"--k {k}{'' if args.k else ' (the default)'} is more clusters than the {videos} videos of "
-                         f"--data {args.data}; give --k at most {videos} (about the number of classes you expect)")
-    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate)
+                         f"--dataset {args.dataset}; give --k at most {videos} (about the number of classes you expect)")
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.loader_workers, collate_fn=collate)
     fs = extract_features(encoder, loader, modality=encoder.input_config.modality, device=args.device,
                           total=len(loader), desc="features")
     if args.fit_s:
@@ -118,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
     extra = dict(PAPER) if args.paper else {"temperature": args.temperature, "guard": not args.no_guard}
     z = zipf_fitness(fs.features, k=k, s=args.s, iters=args.iters, seed=args.seed, precision=args.precision, **extra)
     worst = -math.log(float(zipf_prior(k, args.s)[0]))
-    print(f"{args.encoder} on {args.data}: {len(fs)} videos, features {fs.features.shape[1]}-d")
+    print(f"{args.encoder} on {args.dataset}: {len(fs)} videos, features {fs.features.shape[1]}-d")
     print(f"Zipf fitness = {z.score:.4f}   (k={k}, s={args.s:g}; 0 = Zipf masses, {worst:.3f} = collapsed; lower is better)")
     print(f"  KL(p||q) = {z.kl:.4f}, structure g = {z.structure:.3f} (explained variance {z.explained:.3f}, "
           f"centroid effective rank {z.centroid_rank:.1f} of {k - 1})")
     print(f"cluster masses (sorted): {' '.join(f'{float(m):.3f}' for m in z.masses[:10])}{' ...' if k > 10 else ''}")
-    report = {"encoder": args.encoder, "data": args.data, "videos": len(fs), "k": k, "s": args.s, "zipf_score": z.score, "zipf_kl": z.kl, "structure": z.structure,
+    report = {"encoder": args.encoder, "data": args.dataset, "videos": len(fs), "k": k, "s": args.s, "zipf_score": z.score, "zipf_kl": z.kl, "structure": z.structure,
               "zipf_kl_worst": worst, "masses": [float(m) for m in z.masses], "temperature": z.temperature,
               "clusters_found": z.clusters_found, "precision": args.precision}
     if args.knn:
@@ -132,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         acc = knn_accuracy(fs.features, fs.labels)
         report["knn_accuracy"] = acc
         print(f"leave-one-out kNN accuracy = {100 * acc:.1f}%   (labelled comparison; higher is better)")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{args.encoder}-{args.data}").strip("_")[:80]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{args.encoder}-{args.dataset}").strip("_")[:80]
     out = Path(args.out or Path("runs") / "zipf" / slug)
     out.mkdir(parents=True, exist_ok=True)
     (out / "zipf.json").write_text(json.dumps(report, indent=2))

@@ -1,7 +1,7 @@
 """Downstream evaluation of an encoder's frozen features: few-shot episodes, kNN, linear probe,
 multi-view test-time averaging.  No Lightning here (fine-tuning is ``evovideo.lightning.FinetuneModule``)."""
 from evovideo.eval.classifiers import CLASSIFIERS, logistic_regression_logits, prototype_logits
-from evovideo.eval.encoder import load_encoder
+from evovideo.factory import load_encoder  # the encoder factory's, re-exported for evaluation
 from evovideo.eval.episodes import Episodes, random_class_split, read_class_split, sample_episodes
 from evovideo.eval.features import FeatureSet, cached_features, extract_features, feature_cache_key
 from evovideo.eval.fewshot import FewShotResult, classify_episodes, evaluate_fewshot

@@ -7,7 +7,8 @@
 
 Datasets: ``ucf101`` / ``hmdb51`` (official layouts; every video of every class, train and test
 lists of ``split`` together: few-shot episodes choose their own support and query),
-``folder`` (``root/<class>/**/<video>``: the class is the first folder below ``root``), and
+``class-folders`` (``root/<class>/**/<video>``: the class is the first folder below ``root``; an
+unlabeled folder of videos is ``folder`` in ``evovideo zipf`` and the DataModules), and
 ``synthetic`` (the built-in motion classes of ``evovideo.data.synthetic``, rendered from its
 evaluation seed stream, so never a pretraining clip; no files needed).
 """
@@ -23,7 +24,7 @@ from evovideo.data.splits import VideoRecord, hmdb51_every_clip, parse_hmdb51, p
 from evovideo.eval.features import files_digest
 from evovideo.models.base import Encoder
 
-EVAL_DATASETS = ("ucf101", "hmdb51", "folder", "synthetic")
+EVAL_DATASETS = ("ucf101", "hmdb51", "class-folders", "synthetic")
 
 
 @dataclass
@@ -40,7 +41,7 @@ class LabelledVideos:
 def dataset_records(dataset: str, root: str | Path, split: int = 1,
                     every_clip: bool = False) -> tuple[list[VideoRecord], list[str]]:
     """Every labelled video of ``dataset`` under ``root`` (ucf101/hmdb51: train and test lists of
-    ``split`` together; folder: ``root/<class>/**``) and the class names.  ``every_clip``: HMDB51's
+    ``split`` together; class-folders: ``root/<class>/**``) and the class names.  ``every_clip``: HMDB51's
     clips that ``split`` leaves unused (tag 0) too, as the published few-shot video lists use them."""
     if dataset == "hmdb51" and every_clip:
         return hmdb51_every_clip(root, split)
@@ -54,7 +55,7 @@ def dataset_records(dataset: str, root: str | Path, split: int = 1,
     for r in scan_folder(root):
         rel = Path(r.path).relative_to(root)
         if len(rel.parts) < 2:
-            raise ValueError(f"'{r.path}' is not inside a class folder; the folder dataset expects root/<class>/<video>")
+            raise ValueError(f"'{r.path}' is not inside a class folder; the class-folders dataset expects root/<class>/<video>")
         records.append(VideoRecord(r.path, -1, rel.parts[0]))
     names = sorted({r.class_name for r in records})
     index = {n: i for i, n in enumerate(names)}
@@ -74,9 +75,14 @@ def dataset_classes(dataset: str, root: str | Path | None = None, split: int = 1
         return parse_ucf101(root, split, "test")[1]
     if dataset == "hmdb51":
         return parse_hmdb51(root, split, "test")[1]
-    if dataset == "folder":
-        return sorted({r.class_name for r in dataset_records("folder", root, split)[0]})
-    raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
+    if dataset == "class-folders":
+        return sorted({r.class_name for r in dataset_records("class-folders", root, split)[0]})
+    raise ValueError(unknown_dataset(dataset))
+
+
+def unknown_dataset(dataset: str) -> str:
+    hint = " ('folder' is now 'class-folders': root/<class>/<video>, labelled)" if dataset == "folder" else ""
+    return f"unknown dataset '{dataset}'{hint}; choose from {', '.join(EVAL_DATASETS)}"
 
 
 def labelled_videos(
@@ -103,7 +109,7 @@ def labelled_videos(
     what its weights were trained at); a number overrides it.  One clip per video is the centre window.
     """
     if dataset not in EVAL_DATASETS:
-        raise ValueError(f"unknown dataset '{dataset}'; choose from {', '.join(EVAL_DATASETS)}")
+        raise ValueError(unknown_dataset(dataset))
     builder = SampleBuilder.for_encoder(encoder.input_config, frame_rate=frame_rate, num_crops=crops)
     preprocessing = {"input": encoder.input_config.to_dict(), "clip": builder.clip.to_dict(), "clips": clips,
                      "crops": crops, "sampler": type(eval_sampler(builder.window_sec, clips)).__name__}

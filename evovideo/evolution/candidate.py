@@ -1,15 +1,19 @@
 """Evaluate one candidate: pretrain briefly with its lambdas, extract features, score them.
 
+    from evovideo.lightning.evolve import fitness_datamodule, pretrain_with_lightning
     evaluate = PretrainEvaluator(recipe="recipes/pretrain/all_modalities_synthetic.yaml", budget=20,
+                                 trainer=pretrain_with_lightning, datamodule=fitness_datamodule,
+                                 space={"tasks": [...], "distill": [...]},
                                  fitness="zipf", fitness_args={"k": 8},
                                  fitness_data={"class_path": "evovideo.lightning.SyntheticDataModule",
                                                "init_args": {"num_videos_per_class": 4}},
                                  workdir="runs/evolve/demo/candidates")
     result = evaluate(candidate)        # FitnessResult: score (lower is better) + metrics
 
-The trainer is a small interface, ``Trainer(recipe, lambdas, budget, seed, workdir) -> Encoder``;
-the default, :func:`pretrain_with_lightning`, calls ``evovideo.lightning.pretrain.run_pretraining``
-(imported only when a candidate is trained, so this module does not import Lightning).  Every
+The trainer is a small interface, ``Trainer(recipe, lambdas, budget, seed, workdir) -> Encoder``,
+and so is ``datamodule(spec)``, which builds the fitness data from its ``{class_path, init_args}``;
+both are passed in (the Lightning ones live in :mod:`evovideo.lightning.evolve`, above this
+package, which never imports Lightning).  Every
 candidate trains with the same ``seed`` (same initialisation and data order: common random
 numbers), so score differences come from the lambdas, not from the luck of the draw.
 
@@ -24,7 +28,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -32,41 +36,28 @@ from evovideo.evolution.fitness import FITNESS, FitnessResult
 from evovideo.evolution.knn import knn_accuracy
 from evovideo.evolution.search import Candidate
 from evovideo.models import Encoder
+from evovideo.tasks.lambdas import Lambdas, nest_lambdas
 
 log = logging.getLogger(__name__)
 
 FOLDS = ("train", "val", "test")
-Trainer = Callable[[Any, Mapping[str, float], int, int, Path], Encoder]
+Trainer = Callable[[Any, Lambdas, int, int, Path], Encoder]  # recipe, {tasks, distill}, budget, seed, workdir
+DataModuleFactory = Callable[[Mapping[str, Any]], Any]  # {class_path, init_args} -> a set-up-able data module
 
 
-def pretrain_with_lightning(recipe: Any, lambdas: Mapping[str, float], budget: int, seed: int, workdir: Path,
-                            stop_at: int | None = None, resume_from: Path | None = None) -> Encoder:
-    """Train ``budget`` steps of the pretrain ``recipe`` with ``lambdas`` pinned; the student.
-
-    ``stop_at``: stop there on the ``budget``-step schedule (a successive-halving rung, checkpoint
-    ``workdir/stopped.ckpt``); ``resume_from``: continue such a checkpoint."""
-    from evovideo.lightning.pretrain import run_pretraining
-
-    return run_pretraining(
-        recipe, lambdas=dict(lambdas), max_steps=budget, seed=seed, root_dir=workdir,
-        trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False},
-        stop_at=stop_at, resume_from=resume_from,
-    )
-
-
-def build_loader(spec: Mapping[str, Any], fold: str = "val") -> Any:
-    """A dataloader from a LightningCLI-style ``{class_path, init_args}`` data module spec.
+def build_loader(spec: Mapping[str, Any], datamodule: DataModuleFactory, fold: str = "val") -> Any:
+    """A dataloader from a ``{class_path, init_args}`` data module spec, built by ``datamodule``.
 
     Cached per process (the fitness data is the same for every candidate; a worker that scores
     several candidates builds it once).
     """
-    return _cached_loader(json.dumps(dict(spec), sort_keys=True), fold)
+    return _cached_loader(json.dumps(dict(spec), sort_keys=True), datamodule, fold)
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_loader(spec_json: str, fold: str) -> Any:
+def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> Any:
     check_fold(fold)
-    dm = fitness_datamodule(json.loads(spec_json))
+    dm = datamodule(json.loads(spec_json))
     dm.setup("validate" if fold == "val" else fold)
     return getattr(dm, f"{fold}_dataloader")()
 
@@ -77,19 +68,14 @@ def check_fold(fold: str) -> str:
     return fold
 
 
-def fitness_datamodule(spec: Mapping[str, Any]) -> Any:
-    """The fitness data module, resolved like a ``fit`` recipe's ``data``: ``class_path`` must name a
-    LightningDataModule (checked by jsonargparse before anything is instantiated), else refused."""
-    from evovideo.lightning.recipe_check import instantiate_data
-
-    return instantiate_data(spec, "fitness.data")
-
-
 @dataclass
 class PretrainEvaluator:
     """Pretrain -> features -> fitness for one candidate (see the module docstring).
 
     recipe: base pretrain recipe (path or dict); budget: training steps per candidate.
+    trainer: trains a candidate (``Trainer``, given the nested λ); datamodule: builds the fitness data
+    from its spec (``evovideo.lightning.evolve`` has the Lightning ones); space: which genome names are
+    task terms and which distillation terms (``EvolveRecipe.space``).
     fitness / fitness_args: a registered fitness (``evovideo.evolution.FITNESS``) and its arguments.
     fitness_data: the held-out set the features are computed on (``{class_path, init_args}``),
     fitness_fold: which of its loaders (val by default).
@@ -97,6 +83,9 @@ class PretrainEvaluator:
 
     recipe: Any
     budget: int
+    trainer: Trainer
+    datamodule: DataModuleFactory
+    space: Mapping[str, Sequence[str]]  # the genome's names by group: {tasks: [...], distill: [...]}
     fitness: str = "zipf"
     fitness_args: dict[str, Any] = field(default_factory=dict)
     fitness_data: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +93,6 @@ class PretrainEvaluator:
     seed: int = 0
     workdir: str = "runs/evolve/candidates"
     device: str = "auto"  # feature extraction: "auto" = cuda when available, else cpu
-    trainer: Trainer = pretrain_with_lightning
     stop_at: int | None = None  # successive halving: score at this step of the budget-step schedule
     resume_at: int | None = None  # ... continuing the checkpoint its previous rung stopped at
     validate: bool = True  # labelled fitness data: also report kNN accuracy (the fitness's validity)
@@ -127,7 +115,8 @@ class PretrainEvaluator:
             rung = {"stop_at": self.stop_at, "resume_from": resume if resume is not None and resume.is_file() else None}
             workdir = workdir / f"steps{self.stop_at or self.budget}"
         try:
-            student = self.trainer(self.recipe, candidate.lambdas, self.budget, self.seed, workdir, **rung)
+            lambdas = nest_lambdas(candidate.lambdas, self.space)
+            student = self.trainer(self.recipe, lambdas, self.budget, self.seed, workdir, **rung)
         except RecipeError as err:  # e.g. distillation from a tower no remaining term trains
             log.warning("candidate %s refused: %s", candidate.id, err)
             return FitnessResult(score=math.inf, metrics={"error": f"refused: {err}"})
@@ -139,7 +128,7 @@ class PretrainEvaluator:
         from evovideo.eval.features import extract_features
 
         fit = FITNESS.create(self.fitness, **self.fitness_args)
-        loader = build_loader(self.fitness_data, self.fitness_fold)
+        loader = build_loader(self.fitness_data, self.datamodule, self.fitness_fold)
         device = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         fs = extract_features(encoder, loader, device=device, progress=False)
         if save_to is not None:

@@ -2,13 +2,16 @@
 file is created, so a mistake never locks the output folder).
 
     check_settings(recipe)          # numbers and names: population, tournament, budget, mutation, ...
-    check_recipe(recipe, base)      # + the pretrain recipe's classes and values, the fitness and its data
+
+What needs the pretrain recipe's classes and the fitness data instantiated (jsonargparse, Lightning)
+is :func:`evovideo.lightning.evolve.check_recipe`, above this package.
 
 Each failure is one :class:`RecipeError` line: ``<recipe>: <field> = <value>: <what is allowed>``.
 """
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from evovideo.evolution.fitness import FITNESS
@@ -17,7 +20,25 @@ from evovideo.tasks import RecipeError
 RUNNERS = ("local", "ray")
 
 
-def _where(recipe: Any) -> str:
+def one_line(err: BaseException) -> str:
+    """jsonargparse's multi-line union error, condensed to the field and its first real reason."""
+    text = str(err) or type(err).__name__
+    keys = re.findall(r'Parser key "([^"]+)"', text)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    reasons = [ln[2:] for ln in lines if ln.startswith("- ") and "NoneType" not in ln and "Subclass types" not in ln]
+    plain = [ln for ln in lines if not ln.startswith("Parser key")] or lines  # the key is named below
+    reason = reasons[0] if reasons else plain[0]
+    cls = re.match(r"Problem with given class_path '([^']+)'", reason)
+    if cls:  # the class resolved; one of its arguments is wrong: name the argument and why
+        inner = [ln for ln in lines if not ln.startswith(("- ", "Subtypes:", "Errors:", "Given value", "Parser key",
+                                                          "Does not validate"))]
+        reason = f"{' '.join(inner) or reason} (class {cls.group(1)})"
+        if len(keys) > 1:
+            return f"'{keys[0]}.init_args.{keys[-1]}': {reason}"
+    return f"'{keys[0]}': {reason}" if keys else reason
+
+
+def where(recipe: Any) -> str:
     return f"evolve recipe {recipe.source}" if getattr(recipe, "source", None) else "evolve recipe"
 
 
@@ -43,7 +64,7 @@ def check_float(where: str, name: str, value: Any, low: float, high: float | Non
 
 def check_settings(recipe: Any) -> None:
     """The search settings (no file read, nothing imported): fail on the first bad one."""
-    w = _where(recipe)
+    w = where(recipe)
     pop = check_int(w, "population", recipe.population, 2)
     check_int(w, "tournament", recipe.tournament, 1, pop, f"an integer in [1, population={pop}]")
     check_int(w, "generations", recipe.generations, 1)
@@ -54,9 +75,12 @@ def check_settings(recipe: Any) -> None:
         check_int(w, "final_max_steps", recipe.final_max_steps, 1, allowed="null or an integer >= 1")
     if not isinstance(recipe.pretrain, str) or not recipe.pretrain:
         raise RecipeError(f"{w}: pretrain = {recipe.pretrain!r}: must be the path of a pretrain recipe")
-    if recipe.search_space is not None and (not isinstance(recipe.search_space, list) or not recipe.search_space
-                                            or not all(isinstance(n, str) for n in recipe.search_space)):
-        raise RecipeError(f"{w}: search_space = {recipe.search_space!r}: must be null or a non-empty list of term names")
+    space = recipe.search_space
+    if space is not None and (not isinstance(space, dict) or set(space) - {"tasks", "distill"}
+                              or not all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in space.values())
+                              or not any(space.values())):
+        raise RecipeError(f"{w}: search_space = {space!r}: must be null or {{tasks: [term, ...], distill: "
+                          "[tower:layer, ...]}} with at least one name")
     if not isinstance(recipe.candidate_overrides, dict):
         raise RecipeError(f"{w}: candidate_overrides = {recipe.candidate_overrides!r}: must be a mapping")
     m = recipe.mutation
@@ -85,44 +109,3 @@ def check_settings(recipe: Any) -> None:
     if r["num_cpus"] is not None:
         check_int(w, "runner.num_cpus", r["num_cpus"], 1, allowed="null or an integer >= 1")
     check_float(w, "runner.gpus_per_candidate", r["gpus_per_candidate"], 0.0)
-
-
-def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
-    """Settings, then what needs imports: the candidates' pretrain recipe (classes resolved against their
-    base classes, values checked by the data module and the term plan), the fitness and its data set."""
-    check_settings(recipe)
-    w = _where(recipe)
-    from evovideo.evolution.candidate import fitness_datamodule
-    from evovideo.lightning.recipe_check import check_pretrain_recipe
-
-    candidate = recipe.candidate_recipe(base)
-    check_pretrain_recipe(candidate, where=f"pretrain recipe {recipe.pretrain}")
-    names = recipe.space_names(base)
-    known = set(recipe.initial_lambdas(base))
-    unknown = [n for n in names if n not in known]
-    if unknown and recipe.search_space is not None:
-        from evovideo.tasks.plan import make_plan  # a term not in the base recipe must still be a valid term
-
-        init = (candidate.get("model") or {}).get("init_args") or {}
-        make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
-                  {n: 1.0 for n in names if ":" not in n}, {n: 1.0 for n in names if ":" in n}, {})
-    f = recipe.fitness
-    try:
-        fit = FITNESS.create(f["name"], **f["args"])
-    except (TypeError, ValueError) as err:
-        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: {err}") from None
-    dm = fitness_datamodule(f["data"])
-    fold = f["fold"]
-    dm.setup("validate" if fold == "val" else fold)
-    videos = _num_videos(dm, fold)
-    need = getattr(fit, "min_samples", None)
-    if videos is not None and need is not None and videos < need:
-        raise RecipeError(f"{w}: fitness.args = {f['args']!r}: the '{f['name']}' fitness needs at least {need} "
-                          f"videos, but fitness.data fold '{fold}' has {videos}; lower k or use a larger set")
-
-
-def _num_videos(dm: Any, fold: str) -> int | None:
-    """How many videos (= feature rows) a data module's fold holds, when it can tell."""
-    dataset = getattr(dm, "datasets", {}).get(fold)
-    records = getattr(dataset, "records", None)  # ClipDataset: one record per video (views share it)
-    return len(records) if records is not None else None

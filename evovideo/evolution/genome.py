@@ -1,9 +1,10 @@
 """The genome: one weight lambda in [0, 1] per loss term, and the mutations that change it.
 
-The names are the loss terms of a pretraining recipe, e.g. ``"reconstruction/rgb"``,
-``"cross_modal_transfer/rgb->flow"`` or ``"distill/flow/layer3"``; the search does not interpret
-them, it only needs their order.  A genome is a plain ``dict[name, float]`` so it goes straight
-into JSON, YAML and ``run_pretraining(lambdas=...)``.
+The names are the loss terms of a pretraining recipe, e.g. the task terms ``"rgb/reconstruction"``
+and ``"rgb->flow/cross_modal_transfer"`` or the distillation term ``"flow:layer3"``; the search does
+not interpret them, it only needs their order.  A genome is a plain ``dict[name, float]`` so it goes
+straight into JSON; ``evovideo.tasks.lambdas.nest_lambdas(genome, recipe.space(base))`` groups it
+into the ``{tasks, distill}`` form that ``run_pretraining(lambdas=...)`` and recipes take.
 
 Mutation (the paper's three kinds), applied to each weight with probability ``rate`` (at least one
 weight always changes):
@@ -66,7 +67,8 @@ class SearchSpace:
         return {n: round(float(v), 6) for n, v in zip(self.names, rng.random(len(self.names)))}
 
     def mutate(self, parent: dict[str, float], rng: np.random.Generator) -> tuple[dict[str, float], list[str]]:
-        """A mutated copy of ``parent`` and the list of ``"name:kind"`` changes made."""
+        """A mutated copy of ``parent`` and the list of ``"name:kind"`` changes made (split at the last
+        ":": a distillation name such as ``flow:layer3`` has one of its own)."""
         n = len(self.names)
         rate = 1.0 / n if self.rate is None else self.rate
         hit = rng.random(n) < rate

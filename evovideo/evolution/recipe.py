@@ -3,7 +3,8 @@
 Fields and defaults (every field is optional except ``pretrain``)::
 
     pretrain: recipes/pretrain/all_modalities_synthetic.yaml   # base recipe: encoders, data, optimiser, steps
-    search_space: null        # lambda names to evolve; null = every task and distill term of `pretrain`
+    search_space: null        # lambda names to evolve, by group: {tasks: [rgb/reconstruction, ...],
+                              # distill: [flow:layer3, ...]}; null = every task and distill term of `pretrain`
     distill_layers: []        # distillation locations searched too: every tower of `pretrain` x each entry,
                               # "layer3" (tower layer3 -> student layer3) or "layer4->layer3" (tower -> student)
     start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
@@ -24,8 +25,9 @@ Fields and defaults (every field is optional except ``pretrain``)::
     best_recipe: null         # where the best lambdas are written as a pretrain recipe (null: <out>/best_pretrain.yaml)
     final_max_steps: null     # trainer.max_steps of that recipe (null: the base recipe's)
 
-Every field is checked before anything trains (:mod:`evovideo.evolution.checks`): one line naming
-the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
+Every field is checked before anything trains: its type by jsonargparse, as ``evovideo fit`` checks
+a recipe (``'population': Expected a <class 'int'>. Got value: abc``), then its range by
+:mod:`evovideo.evolution.checks`: one line naming the field, the value and what is allowed.  Every class the recipe names (``fitness.data``, and the
 pretrain recipe's model, data and trainer classes) is resolved by jsonargparse against its expected
 base class, as ``evovideo fit`` does, and refused otherwise: a recipe never runs arbitrary code.
 
@@ -39,11 +41,40 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, TypedDict
 
 import yaml
 
 from evovideo.tasks.base import RecipeError
+from evovideo.tasks.lambdas import GROUPS, Lambdas, guess_groups, pin_lambdas
+
+class Mutation(TypedDict, total=False):
+    rate: Optional[float]
+    sigma: float
+    p_perturb: float
+    p_zero: float
+    p_resample: float
+
+
+class Fitness(TypedDict, total=False):
+    name: str
+    args: dict[str, Any]
+    data: dict[str, Any]
+    fold: str
+
+
+class Runner(TypedDict, total=False):
+    name: str
+    workers: int
+    address: Optional[str]
+    num_cpus: Optional[int]
+    gpus_per_candidate: float
+
+
+class Halving(TypedDict, total=False):
+    rungs: list[float]
+    keep: float
+
 
 DEFAULT_MUTATION = {"rate": None, "sigma": 0.2, "p_perturb": 0.6, "p_zero": 0.2, "p_resample": 0.2}
 DEFAULT_FITNESS = {"name": "zipf", "args": {}, "data": {}, "fold": "val"}
@@ -53,7 +84,7 @@ DEFAULT_RUNNER = {"name": "local", "workers": 1, "address": None, "num_cpus": No
 @dataclass
 class EvolveRecipe:
     pretrain: str
-    search_space: list[str] | None = None
+    search_space: dict[str, list[str]] | None = None  # {tasks: [...], distill: [...]}
     distill_layers: list[str] = field(default_factory=list)
     start_from_recipe: bool = True
     candidate_overrides: dict[str, Any] = field(default_factory=dict)
@@ -61,12 +92,12 @@ class EvolveRecipe:
     tournament: int = 3
     generations: int = 5
     elite: int = 1
-    mutation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MUTATION))
+    mutation: Mutation = field(default_factory=lambda: Mutation(**DEFAULT_MUTATION))
     budget: int = 200
-    halving: dict[str, Any] | None = None
+    halving: Optional[Halving] = None
     seed: int = 0
-    fitness: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_FITNESS))
-    runner: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RUNNER))
+    fitness: Fitness = field(default_factory=lambda: Fitness(**copy.deepcopy(DEFAULT_FITNESS)))
+    runner: Runner = field(default_factory=lambda: Runner(**DEFAULT_RUNNER))
     out: str = "runs/evolve/default"
     best_recipe: str | None = None
     final_max_steps: int | None = None
@@ -87,6 +118,12 @@ class EvolveRecipe:
             raise RecipeError(f"{path}: unknown field(s) {unknown}; known: {', '.join(known)}")
         if "pretrain" not in raw:
             raise RecipeError(f"{path}: 'pretrain' (the base pretrain recipe) is required")
+        space = raw.get("search_space")
+        if isinstance(space, list):  # the old flat form: say what to write now
+            advice = guess_groups([str(n) for n in space])
+            raise RecipeError(f"{path}: search_space = {space!r}: term names are grouped now; write it nested: "
+                              f"search_space: {{tasks: [{', '.join(advice['tasks'])}], "
+                              f"distill: [{', '.join(advice['distill'])}]}}")
         for name, defaults in (("mutation", DEFAULT_MUTATION), ("fitness", DEFAULT_FITNESS), ("runner", DEFAULT_RUNNER)):
             given = raw.get(name) or {}
             if not isinstance(given, dict):
@@ -94,7 +131,9 @@ class EvolveRecipe:
             bad = sorted(set(given) - set(defaults))
             if bad:
                 raise RecipeError(f"{path}: unknown {name} field(s) {bad}; known: {', '.join(defaults)}")
-            raw[name] = {**copy.deepcopy(defaults), **given}
+        check_types(raw, path)
+        for name, defaults in (("mutation", DEFAULT_MUTATION), ("fitness", DEFAULT_FITNESS), ("runner", DEFAULT_RUNNER)):
+            raw[name] = {**copy.deepcopy(defaults), **(raw.get(name) or {})}
         return cls(**raw, source=str(path))
 
     def resolve(self, p: str | Path) -> Path:
@@ -148,24 +187,45 @@ class EvolveRecipe:
             raise ValueError(f"distill_layers {self.distill_layers} given, but pretrain recipe '{self.pretrain}' has no towers")
         return [f"{t}:{loc}" for t in towers for loc in self.distill_layers]
 
-    def space_names(self, base: dict[str, Any]) -> tuple[str, ...]:
-        names = tuple(self.search_space or self.initial_lambdas(base))
-        names += tuple(n for n in self.distill_names(base) if n not in names)
-        if not names:
+    def space(self, base: dict[str, Any]) -> dict[str, list[str]]:
+        """The evolved λ names by group, ``{"tasks": [...], "distill": [...]}``: ``search_space`` (or
+        every term of the base recipe) plus the ``distill_layers`` locations."""
+        if self.search_space is not None:
+            groups = {g: list(self.search_space.get(g) or []) for g in GROUPS}
+        else:
+            init = (base.get("model") or {}).get("init_args") or {}
+            groups = {g: list(init.get(g) or {}) for g in GROUPS}
+        groups["distill"] += [n for n in self.distill_names(base) if n not in groups["distill"]]
+        if not any(groups.values()):
             raise RecipeError(f"pretrain recipe '{self.pretrain}' has no tasks/distill terms and no search_space is given")
-        return names
+        return groups
+
+    def space_names(self, base: dict[str, Any]) -> tuple[str, ...]:
+        """The genome's order: the task terms, then the distillation terms."""
+        groups = self.space(base)
+        return tuple(groups["tasks"] + groups["distill"])
 
 
-def write_pretrain_recipe(base: dict[str, Any], lambdas: dict[str, float], path: str | Path,
+def check_types(raw: dict[str, Any], path: str | Path) -> None:
+    """Every field's type, by jsonargparse from :class:`EvolveRecipe`'s annotations (the values are kept
+    as written; ranges are :func:`evovideo.evolution.checks.check_settings`'s)."""
+    from jsonargparse import ArgumentParser
+
+    from evovideo.evolution.checks import one_line
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(EvolveRecipe, "recipe", skip={"source"})
+    try:
+        parser.parse_object({"recipe": copy.deepcopy(raw)})
+    except Exception as err:  # noqa: BLE001 - jsonargparse's ArgumentError
+        field_error = one_line(err).replace("'recipe.", "'", 1)  # 'population': Expected a <class 'int'> ...
+        raise RecipeError(f"evolve recipe {path}: {field_error}") from None
+
+
+def write_pretrain_recipe(base: dict[str, Any], lambdas: Lambdas, path: str | Path,
                           note: str, max_steps: int | None = None) -> Path:
-    """The base pretrain recipe with ``lambdas`` pinned (task terms and ``:`` distill terms)."""
-    cfg = copy.deepcopy(base)
-    init = cfg.setdefault("model", {}).setdefault("init_args", {})
-    tasks = dict(init.get("tasks") or {})
-    distill = dict(init.get("distill") or {})
-    for key, weight in lambdas.items():
-        (distill if ":" in key else tasks)[key] = round(float(weight), 4)
-    init["tasks"], init["distill"] = tasks, distill
+    """The base pretrain recipe with ``lambdas`` (``{tasks: {...}, distill: {...}}``) pinned."""
+    cfg = pin_lambdas(base, lambdas, ndigits=4)
     if max_steps is not None:
         cfg.setdefault("trainer", {})["max_steps"] = int(max_steps)
     path = Path(path)

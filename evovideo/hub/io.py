@@ -27,7 +27,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from evovideo.models.base import Encoder, InputConfig
+from evovideo.models.base import Encoder, InputConfig, Provenance
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ def _check_fields(config: dict, path: Path) -> None:
     def bad(field: str, value: Any, rule: str) -> PretrainedLoadError:
         return PretrainedLoadError(f"{path}: {field} = {value!r}: must be {rule}")
 
-    if not isinstance(config["architecture"], str):
-        raise bad("architecture", config["architecture"], "a registered encoder name (evovideo list-models)")
+    arch = config["architecture"]
+    if not isinstance(arch, str) or any(c in arch for c in ":./\\"):  # never another source or a zoo entry
+        raise bad("architecture", arch, "a registered encoder name (evovideo list-models), not a source or zoo entry")
     if not isinstance(config["model_kwargs"], dict):
         raise bad("model_kwargs", config["model_kwargs"], "a mapping of the encoder's constructor arguments")
     n = config.get("num_classes", 0)
@@ -169,7 +170,6 @@ def _check_fields(config: dict, path: Path) -> None:
         if v is not None and (not isinstance(v, list) or len(v) != chans or not all(_is_number(x) for x in v)
                               or (key == "std" and min(v) <= 0)):
             raise bad(f"input_config.{key}", v, f"a list of {chans} numbers (in_chans)" + (", each > 0" if key == "std" else ""))
-    arch = config["architecture"]
     if arch in MODELS:
         expects = MODELS.meta(arch)["input_config"].modality
         if expects != modality:
@@ -229,9 +229,9 @@ def load_state_dict_strict(model: torch.nn.Module, state: dict[str, torch.Tensor
 
 def build_from_config(config: dict) -> Encoder:
     """A randomly initialised encoder with the architecture, arguments and head of ``config``."""
-    from evovideo.models.registry import create_model
+    from evovideo.models.registry import MODELS
 
-    model = create_model(config["architecture"], **config["model_kwargs"])
+    model = MODELS.create(config["architecture"], **config["model_kwargs"])
     num_classes = int(config.get("num_classes", 0) or 0)
     if num_classes != int(getattr(model, "num_classes", 0) or 0):
         model.reset_classifier(num_classes)
@@ -243,7 +243,7 @@ def load_pretrained(load_dir: str | Path) -> Encoder:
     """Rebuild the encoder saved by :func:`save_pretrained` in ``load_dir``, in eval mode.
 
     The returned model carries ``.input_config`` (the preprocessing its weights expect) and
-    ``.pretrained_config`` (the whole ``config.json``, including ``extra`` provenance).
+    ``.provenance`` (the folder and the whole ``config.json``, including ``extra`` provenance).
     """
     load_dir = Path(load_dir)
     if not load_dir.is_dir():
@@ -262,7 +262,7 @@ def load_files(config_path: str | Path, weights_path: str | Path) -> Encoder:
             "(a checkpoint from a newer evovideo or a plug-in you have not imported?)"
         ) from None
     load_state_dict_strict(model, read_weights(weights_path), weights_path)
-    model.pretrained_config = config
+    model.provenance = Provenance(source=str(Path(config_path).parent), config=config)
     model.eval()
     n = sum(p.numel() for p in model.parameters())
     log.info("loaded %s (%.2fM params) from %s", config["architecture"], n / 1e6, weights_path)

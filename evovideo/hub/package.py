@@ -57,7 +57,7 @@ def package(student_dir: str | Path, name: str, *, recipe: str, data: str, out_d
     architecture's default, which differs when the recipe trains at another size).
     """
     model = load_pretrained(student_dir)  # strict
-    config = model.pretrained_config
+    config = model.provenance.config
     if Path(recipe).is_file():
         trained = recipe_input_config(recipe, model.input_config)
         if trained != model.input_config:

@@ -3,7 +3,6 @@ from evovideo.lightning.datamodules import (  # noqa: E402,F401  (issue 3)
     FolderDataModule,
     HMDB51DataModule,
     KineticsDataModule,
-    SkippedFilesCallback,
     SyntheticDataModule,
     UCF101DataModule,
     VideoDataModule,

@@ -13,7 +13,7 @@ is seeded by (seed, epoch), every train sample's random draws by (seed, epoch, i
 Lightning saves its position in each checkpoint, so a killed run resumed from ``last.ckpt`` sees
 the same batches as an uninterrupted one (Lightning sets the epoch through ``sampler.set_epoch``).
 Undecodable files are skipped; ``skipped_files`` / ``skipped`` tell which after an epoch (all
-workers included) and ``SkippedFilesCallback`` logs the count.
+workers included), and ``evovideo fit`` prints them when the run ends.
 """
 from __future__ import annotations
 
@@ -328,16 +328,6 @@ class FolderDataModule(VideoDataModule):
                                clips_per_video=1, crops_per_video=1, backend=self.backend)
 
 
-class SkippedFilesCallback(pl.Callback):
-    """Log ``data/skipped_files`` (distinct undecodable files so far) at the end of each epoch."""
-
-    def _log(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        dm = trainer.datamodule
-        if isinstance(dm, VideoDataModule):
-            pl_module.log("data/skipped_files", float(dm.skipped), rank_zero_only=True)
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self._log(trainer, pl_module)
 
 
 class SyntheticDataModule(VideoDataModule):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -24,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from evovideo.clip import BatchKeys
-from evovideo.eval.encoder import load_encoder
+from evovideo.factory import load_encoder
+from evovideo.lightning.schedule import warmup_cosine_scheduler
 from evovideo.eval.multiview import VideoAggregator
 
 log = logging.getLogger(__name__)
@@ -217,12 +217,5 @@ class FinetuneModule(pl.LightningModule):
         total = max(1, int(self.trainer.estimated_stepping_batches))
         epochs = max(1, self.trainer.max_epochs or 1)
         warmup = int(total * self.hparams.warmup_epochs / epochs)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        sched = warmup_cosine_scheduler(opt, warmup, total)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -20,7 +20,6 @@ exported (safetensors) to ``export_dir`` (default: ``<log dir>/student``).
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,10 +28,13 @@ import pytorch_lightning as pl
 import torch
 
 from evovideo.clip import ClipSpec
+from evovideo.factory import create_model
+from evovideo.lightning.schedule import warmup_cosine_scheduler
+from evovideo.models import Encoder, InputConfig
 from evovideo.tasks.plan import TermPlan, make_plan
-from evovideo.models import Encoder, InputConfig, create_model
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, TermSpec
 from evovideo.tasks.base import audio_mask
+from evovideo.tasks.lambdas import pin_lambdas
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +130,8 @@ class PretrainModule(pl.LightningModule):
 
     @property
     def required_keys(self) -> tuple[str, ...]:
-        """Batch keys the data must produce for the active terms (see CONTRACTS batch format)."""
+        """Batch keys the data must produce for the active terms (``evovideo.data.pipeline`` builds them)."""
         return self.plan.batch_keys
-
-    @property
-    def required_modalities(self) -> tuple[str, ...]:
-        return tuple(m for m in ("rgb", "flow", "gray", "audio") if m in self.plan.batch_keys)
 
     def check_data(self, datamodule: Any) -> None:
         """Fail before reading data if ``datamodule`` does not produce the keys the terms need."""
@@ -198,13 +196,7 @@ class PretrainModule(pl.LightningModule):
         if warmup >= total:
             log.warning("warmup_steps=%d >= the run's %d steps: the learning rate never reaches lr=%g; "
                         "lower warmup_steps (run_pretraining scales it with max_steps)", warmup, total, self.hparams.lr)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        scheduler = warmup_cosine_scheduler(optimizer, warmup, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # -- export ---------------------------------------------------------------------------------
@@ -256,8 +248,8 @@ def run_pretraining(
 
     Args:
         config: a pretrain recipe (YAML path, or the same content as a dict).
-        lambdas: weights overriding the recipe's: keys with ``:`` are distillation terms, the others
-            task terms (an evolution genome); a weight of 0 removes the term.
+        lambdas: weights overriding the recipe's, nested like it: ``{"tasks": {...}, "distill": {...}}``
+            (an evolution genome through ``evovideo.tasks.lambdas.nest_lambdas``); 0 removes a term.
         max_steps: overrides ``trainer.max_steps``.
         seed: ``seed_everything`` for the run.
         root_dir: the trainer's ``default_root_dir`` (logs, checkpoints, the exported student).
@@ -274,10 +266,7 @@ def run_pretraining(
 
     cfg = load_recipe(config)
     if lambdas:
-        init = cfg.setdefault("model", {}).setdefault("init_args", {})
-        for key, weight in lambdas.items():
-            field = "distill" if ":" in key else "tasks"
-            init[field] = {**(init.get(field) or {}), key: float(weight)}
+        cfg = pin_lambdas(cfg, lambdas)
     trainer = cfg.setdefault("trainer", {})
     trainer["default_root_dir"] = str(root_dir)
     if max_steps is not None:
@@ -350,7 +339,7 @@ def load_tower(modality: str, name: str, teacher: str | None) -> Encoder:
     """The ``modality`` encoder ``name`` at random init, or the pretrained ``teacher`` weights."""
     if teacher is None:
         return create_model(name)
-    from evovideo.hub import from_pretrained
+    from evovideo.factory import from_pretrained
 
     model = from_pretrained(teacher)
     got = model.input_config.modality

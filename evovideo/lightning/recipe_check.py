@@ -15,13 +15,13 @@ mistyped recipe fails before the first candidate trains.
 from __future__ import annotations
 
 import importlib
-import re
 import warnings
 from typing import Any, Mapping
 
 from jsonargparse import ArgumentParser, Namespace
 from pytorch_lightning import LightningDataModule, LightningModule
 
+from evovideo.evolution.checks import one_line
 from evovideo.lightning.cli import EvovideoCLI
 from evovideo.lightning.pretrain import PretrainModule
 from evovideo.tasks import RecipeError
@@ -38,23 +38,6 @@ class _ParseOnlyCLI(EvovideoCLI):
 
     def after_instantiate_classes(self) -> None:
         pass
-
-
-def one_line(err: BaseException) -> str:
-    """jsonargparse's multi-line union error, condensed to the field and its first real reason."""
-    text = str(err) or type(err).__name__
-    keys = re.findall(r'Parser key "([^"]+)"', text)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    reasons = [ln[2:] for ln in lines if ln.startswith("- ") and "NoneType" not in ln and "Subclass types" not in ln]
-    reason = reasons[0] if reasons else lines[0]
-    cls = re.match(r"Problem with given class_path '([^']+)'", reason)
-    if cls:  # the class resolved; one of its arguments is wrong: name the argument and why
-        inner = [ln for ln in lines if not ln.startswith(("- ", "Subtypes:", "Errors:", "Given value", "Parser key",
-                                                          "Does not validate"))]
-        reason = f"{' '.join(inner) or reason} (class {cls.group(1)})"
-        if len(keys) > 1:
-            return f"'{keys[0]}.init_args.{keys[-1]}': {reason}"
-    return f"'{keys[0]}': {reason}" if keys else reason
 
 
 def parse_pretrain_recipe(cfg: Mapping[str, Any], where: str = "pretrain recipe") -> Namespace:

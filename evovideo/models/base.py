@@ -14,12 +14,15 @@ the base class runs them, taps them, pools and applies the (optional) classifier
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from evovideo.clip import KINETICS_MEAN, KINETICS_STD, ClipSpec
+
+if TYPE_CHECKING:
+    from evovideo.models.zoo import PretrainedCfg
 
 MODALITIES = ("rgb", "flow", "gray", "audio")
 
@@ -90,6 +93,32 @@ class InputConfig:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What a loaded encoder's weights are: where they came from and what they were trained with.
+
+    Set by the loaders (``evovideo.hub.load_pretrained`` and the factory ``evovideo.create_model`` /
+    ``from_pretrained``); ``None`` on a randomly initialised encoder.
+    """
+
+    source: str  # "hf-hub:ORG/NAME@<commit>", "local-dir:/path", "arch.tag", or the folder loaded
+    config: Mapping[str, Any]  # their config.json: architecture, model_kwargs, num_classes, input_config, extra
+    zoo: PretrainedCfg | None = None  # the zoo entry (card facts, results) when loaded by its arch.tag
+
+    @property
+    def architecture(self) -> str:
+        return self.config["architecture"]
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        return dict(self.config.get("model_kwargs", {}))
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Free-form provenance saved with the weights: recipe, lambdas, pretraining data, ..."""
+        return dict(self.config.get("extra", {}))
+
+
+@dataclass(frozen=True)
 class FeatureInfo:
     """One named, tappable layer: its name and output channels."""
 
@@ -105,6 +134,9 @@ class Encoder(nn.Module):
     """
 
     input_config: InputConfig = InputConfig()
+    model_name: str | None = None  # registry name, set by the registry's factory (create_model)
+    model_kwargs: dict[str, Any] | None = None  # the constructor arguments it was built with
+    provenance: Provenance | None = None  # the loaded weights' record; None at random init
     num_features: int
     feature_info: list[FeatureInfo]
     grad_checkpointing: bool = False

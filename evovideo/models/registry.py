@@ -1,4 +1,7 @@
-"""The encoder registry: ``register_model``, ``create_model``, ``list_models``.
+"""The encoder registry: ``register_model``, ``list_models``; ``MODELS.create(name)`` builds one.
+
+Strings that name weights (``arch.tag``, ``hf-hub:``, ``local-dir:``) are resolved above this
+package, by the encoder factory :mod:`evovideo.factory` (``evovideo.create_model``).
 
 Every registered name carries the :class:`InputConfig` its network expects, so the
 preprocessing always travels with the architecture (and, once loaded, with the weights).
@@ -51,22 +54,3 @@ def list_models(pattern: str = "*", *, modality: str | None = None, tiny: bool |
 
 def model_input_config(name: str) -> InputConfig:
     return MODELS.meta(name)["input_config"]
-
-
-def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> Encoder:
-    """Build a registered encoder by name (random init), or with weights from the zoo / Hub.
-
-    ``create_model("r2plus1d_18")``, ``create_model("r2plus1d_18", num_classes=101)``;
-    ``create_model("test_r2plus1d.elo_synthetic", pretrained=True)`` (a zoo entry ``arch.tag``),
-    ``create_model("hf-hub:ORG/NAME")`` / ``create_model("local-dir:/path")`` (always pretrained).
-    Pretrained models come back in eval mode; ``num_classes`` then replaces the head.
-    """
-    from evovideo.hub.resolve import refuse_bare
-
-    if ":" not in name:  # prefixed names (and unknown prefixes) are judged by the zoo below
-        refuse_bare(name)  # a path or repo id without its prefix: the error names the prefix to type
-    if pretrained or "." in name or ":" in name:
-        from evovideo.models.zoo import create_tagged
-
-        return create_tagged(name, pretrained=pretrained, **kwargs)
-    return MODELS.create(name, **kwargs)

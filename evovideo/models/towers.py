@@ -11,15 +11,14 @@ from typing import Sequence
 
 from torch import nn
 
+from evovideo.modalities.gray import gray_stats
 from evovideo.models.base import KINETICS_MEAN, KINETICS_STD, Encoder, FeatureInfo, InputConfig
 from evovideo.models.r2plus1d import R2PLUS1D_INPUT, TINY_DEPTHS, TINY_RGB_INPUT, TINY_WIDTHS, R2Plus1D
 from evovideo.models.registry import register_model
 
-# Rec.601 luma weights applied to the Kinetics RGB statistics (the std is an approximation:
-# the weighted sum of the channel stds, an upper bound for the luminance std).
-_LUMA = (0.299, 0.587, 0.114)
-GRAY_MEAN = (round(sum(w * m for w, m in zip(_LUMA, KINETICS_MEAN)), 5),)
-GRAY_STD = (round(sum(w * s for w, s in zip(_LUMA, KINETICS_STD)), 5),)
+# Rec.601 luma weights (evovideo.modalities.gray.LUMA) applied to the Kinetics RGB statistics (the std is
+# an approximation: the weighted sum of the channel stds, an upper bound for the luminance std).
+GRAY_MEAN, GRAY_STD = (tuple(round(v, 5) for v in stat) for stat in gray_stats(KINETICS_MEAN, KINETICS_STD))
 
 
 def _video_input(base: InputConfig, modality: str) -> InputConfig:

@@ -10,7 +10,8 @@ repo), the preprocessing they expect, and their provenance: license, paper, pret
 recipe, evolved loss weights, and evaluation results with the command that produced each.
 Model cards in ``model_cards/`` are rendered from these same entries (``evovideo.hub.cards``).
 
-This module only holds facts (no torch, no Hub); loading is in :func:`create_pretrained`.
+This module only holds facts (no Hub, no loading); the encoder factory :mod:`evovideo.factory` loads
+an entry's weights (``create_model(name, pretrained=True)``, ``from_pretrained(name)``).
 """
 from __future__ import annotations
 
@@ -133,76 +134,6 @@ def list_pretrained(pattern: str = "*", *, published: bool | None = None) -> lis
     if published is not None:
         names = [n for n in names if ZOO[n].published == published]
     return sorted(names)
-
-
-def create_pretrained(name: str, *, cache_dir: Any = None, token: Any = None, local_files_only: bool = False):
-    """Load the weights of zoo entry ``name`` (eval mode, ``.input_config`` attached)."""
-    cfg = get_pretrained_cfg(name)
-    if not cfg.published:
-        raise WeightsNotPublishedError(
-            f"weights for '{cfg.name}' are not published yet. Train them with "
-            f"`evovideo fit -c {cfg.recipe}`, then load the exported student with "
-            f"'local-dir:<run>/student'. The bare architecture name '{cfg.architecture}' gives a random init; "
-            f"`evovideo list-models` lists the weights you can load now."
-        )
-    from evovideo.hub.io import load_files
-    from evovideo.hub.resolve import HF_HUB_PREFIX, from_pretrained
-
-    if cfg.file:
-        model = load_files(*cfg.weight_files())
-    else:
-        model = from_pretrained(
-            HF_HUB_PREFIX + str(cfg.hf_hub_id),
-            cfg.hf_hub_revision,
-            cache_dir=cache_dir,
-            token=token,
-            local_files_only=local_files_only,
-        )
-    if model.pretrained_config["architecture"] != cfg.architecture:
-        raise RuntimeError(
-            f"zoo entry '{cfg.name}' points at weights for '{model.pretrained_config['architecture']}'"
-        )
-    model.pretrained_cfg = cfg
-    model.pretrained_source = cfg.name
-    return model
-
-
-def _apply_kwargs(model, name: str, kwargs: dict[str, Any]):
-    """``num_classes`` replaces a pretrained model's head; other arguments must match the weights."""
-    kwargs = dict(kwargs)
-    num_classes = kwargs.pop("num_classes", None)
-    saved = model.pretrained_config.get("model_kwargs", {})
-    differ = {k: v for k, v in kwargs.items() if saved.get(k, v) != v or k not in saved}
-    if differ:
-        raise ValueError(
-            f"cannot change {sorted(differ)} of pretrained '{name}' (its weights were trained with "
-            f"{saved}); only num_classes= may be given, to replace the head"
-        )
-    if num_classes is not None and num_classes != model.num_classes:
-        model.reset_classifier(num_classes)
-    return model
-
-
-def create_tagged(name: str, *, pretrained: bool = False, **kwargs: Any):
-    """``create_model`` for ``arch.tag`` zoo names and ``hf-hub:`` / ``local-dir:`` sources."""
-    from evovideo.models.registry import MODELS
-
-    if name.startswith(("hf-hub:", "local-dir:")):
-        from evovideo.hub.resolve import from_pretrained
-
-        return _apply_kwargs(from_pretrained(name), name, kwargs)
-    if ":" in name:
-        raise ValueError(f"unknown prefix in '{name}'; use 'hf-hub:ORG/NAME' or 'local-dir:/path'")
-    arch = name.split(".", 1)[0]
-    MODELS.get(arch)  # unknown architecture: the registry's error lists the known ones
-    cfg = get_pretrained_cfg(name)
-    if pretrained:
-        return _apply_kwargs(create_pretrained(cfg.name), cfg.name, kwargs)
-    model = MODELS.create(arch, **kwargs)  # random init with the entry's preprocessing
-    if cfg.input_config is not None:
-        model.input_config = cfg.input_config
-    model.pretrained_cfg = cfg
-    return model
 
 
 # --------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_zipf_and_fewshot_sample_synthetic_clips_at_the_same_frame_rate() -> Non
     enc = evovideo.create_model("test_r2plus1d")
     parser = argparse.ArgumentParser()
     zipf.add_arguments(parser)
-    args = parser.parse_args(["--encoder", "test_r2plus1d", "--data", "synthetic", "--videos-per-class", "1"])
+    args = parser.parse_args(["--encoder", "test_r2plus1d", "--dataset", "synthetic", "--videos-per-class", "1"])
     zipf_ds, _ = zipf._videos(args, enc)
     fewshot_ds = labelled_videos("synthetic", enc, synthetic=SyntheticVideos(num_videos_per_class=1, stream="eval"))
     assert zipf_ds.builder.clip == fewshot_ds.dataset.builder.clip

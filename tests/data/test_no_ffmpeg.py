@@ -50,7 +50,7 @@ def test_without_ffmpeg_auto_decodes_with_pyav_and_explicit_torchcodec_fails_at_
         # the demo's data path: synthetic clips written as real files, decoded back, features extracted
         from evovideo.data.synthetic import SyntheticVideos, write_ucf101_layout
         from evovideo.eval.pipeline import video_features
-        from evovideo.models import create_model
+        from evovideo.factory import create_model
         ds = SyntheticVideos(num_videos_per_class=2, num_classes=5, num_frames=16, size=32, fps=16, seed=1)
         root = {str(tmp_path)!r} + "/videos"
         write_ucf101_layout(root, ds, container="avi")

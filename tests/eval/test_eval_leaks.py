@@ -50,7 +50,7 @@ def test_fewshot_episodes_never_take_support_and_query_from_one_group(monkeypatc
     """UCF101-style names, two clips per group and class: no episode may pair clips of one gXX."""
     import evovideo.eval.fewshot as fewshot_mod
     from evovideo.eval.pipeline import fewshot_eval
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     drawn = []
     real = fewshot_mod.sample_episodes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from evovideo.eval.features import FeatureSet, cached_features, extract_features, feature_cache_key
-from evovideo.models import create_model
+from evovideo.factory import create_model
 
 
 def _batches(n_videos=6, views=2, batch_size=4):
@@ -66,7 +66,7 @@ def test_synthetic_cache_key_follows_the_renderer_version(monkeypatch):
     import evovideo.data.synthetic as synthetic
     from evovideo.data.synthetic import SyntheticVideos
     from evovideo.eval.videos import labelled_videos
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     encoder = create_model("test_r2plus1d")
     tiny = SyntheticVideos(num_videos_per_class=2, num_classes=2, num_frames=16, size=32)

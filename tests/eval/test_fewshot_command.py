@@ -61,7 +61,7 @@ def test_fewshot_folder_of_real_clips(realclips, tmp_path):
         (root / cls).mkdir(parents=True)
         for f in files:
             (root / cls / f).symlink_to(realclips / f)
-    assert main(["fewshot", "--encoder", "test_r2plus1d", "--dataset", "folder", "--root", str(root), "--way", "2",
+    assert main(["fewshot", "--encoder", "test_r2plus1d", "--dataset", "class-folders", "--root", str(root), "--way", "2",
                  "--shot", "1", "--query", "1", "--episodes", "4", "--no-cache", "--out", str(tmp_path / "out")]) == 0
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert res["features"]["videos"] == 4 and res["config"]["test_classes"] == ["kinetics", "other"]

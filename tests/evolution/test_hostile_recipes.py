@@ -73,9 +73,10 @@ def test_candidate_overrides_cannot_smuggle_a_class_path(tmp_path, monkeypatch, 
 def test_build_loader_refuses_a_hostile_spec_directly(tmp_path, monkeypatch):
     """The evaluator's own loader (what process and Ray workers call) checks too, not only the command."""
     from evovideo.evolution.candidate import build_loader
+    from evovideo.lightning.evolve import fitness_datamodule
     from evovideo.tasks import RecipeError
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(RecipeError, match="fitness.data: Import path os.system does not correspond"):
-        build_loader({"class_path": "os.system", "init_args": {"command": "touch u"}})
+        build_loader({"class_path": "os.system", "init_args": {"command": "touch u"}}, fitness_datamodule)
     assert not (tmp_path / "u").exists()

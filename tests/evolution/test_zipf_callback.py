@@ -8,7 +8,7 @@ pl = pytest.importorskip("pytorch_lightning")
 
 from evovideo.lightning import ZipfCallback  # noqa: E402
 from evovideo.evolution.zipf import worst_kl  # noqa: E402
-from evovideo.models import create_model  # noqa: E402
+from evovideo.factory import create_model  # noqa: E402
 
 
 class TinyPretrain(pl.LightningModule):

@@ -11,7 +11,7 @@ from evovideo.cli import main
 
 def test_zipf_command_synthetic_with_knn(tmp_path, capsys):
     out = tmp_path / "z"
-    assert main(["zipf", "--encoder", "test_r2plus1d", "--data", "synthetic", "--videos-per-class", "2",
+    assert main(["zipf", "--encoder", "test_r2plus1d", "--dataset", "synthetic", "--videos-per-class", "2",
                  "--k", "4", "--knn", "--out", str(out)]) == 0
     report = json.loads((out / "zipf.json").read_text())
     assert report["videos"] == 20 and report["k"] == 4 and len(report["masses"]) == 4
@@ -25,7 +25,7 @@ def test_zipf_command_synthetic_with_knn(tmp_path, capsys):
 
 def test_zipf_command_on_unlabeled_folder_of_real_clips(tmp_path, realclips):
     out = tmp_path / "z"
-    assert main(["zipf", "--encoder", "test_r2plus1d", "--data", "folder", "--root", str(realclips),
+    assert main(["zipf", "--encoder", "test_r2plus1d", "--dataset", "folder", "--root", str(realclips),
                  "--k", "2", "--precision", "int8", "--out", str(out)]) == 0
     report = json.loads((out / "zipf.json").read_text())
     assert report["videos"] >= 2 and report["clusters_found"] == 2 and report["precision"] == "int8"
@@ -65,6 +65,6 @@ def test_zipf_command_k_larger_than_the_videos_fails_before_extraction(monkeypat
 
     monkeypatch.setattr(features, "extract_features", lambda *a, **k: pytest.fail("features were extracted"))
     with pytest.raises(SystemExit, match="--k 100 \\(the default\\) is more clusters than the [0-9] videos"):
-        main(["zipf", "--encoder", "test_r2plus1d", "--data", "folder", "--root", str(realclips)])
-    with pytest.raises(SystemExit, match="--k 11 is more clusters than the 10 videos of --data synthetic"):
+        main(["zipf", "--encoder", "test_r2plus1d", "--dataset", "folder", "--root", str(realclips)])
+    with pytest.raises(SystemExit, match="--k 11 is more clusters than the 10 videos of --dataset synthetic"):
         main(["zipf", "--encoder", "test_r2plus1d", "--videos-per-class", "1", "--k", "11"])

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from evovideo.hub import CONFIG_NAME, WEIGHTS_NAME, PretrainedLoadError, load_pretrained, save_pretrained
-from evovideo.models import create_model
+from evovideo.factory import create_model
 
 BAD = [
     (("input_config", "num_frames"), "eight", "input_config.num_frames = 'eight': must be an integer >= 1"),

@@ -38,8 +38,8 @@ def test_push_then_download_gives_identical_model_and_card(local_hub, student) -
     loaded = evovideo.from_pretrained(f"hf-hub:{REPO}")
     assert not loaded.training and loaded.input_config == student.input_config
     assert _same(student, loaded)
-    assert loaded.pretrained_config["extra"] == extra
-    assert loaded.pretrained_source == f"hf-hub:{REPO}@{result.commit}"
+    assert loaded.provenance.extra == extra
+    assert loaded.provenance.source == f"hf-hub:{REPO}@{result.commit}"
     assert Path(os.environ["HF_HUB_CACHE"], "models--evo-org--tiny-student").is_dir()
 
 
@@ -83,7 +83,7 @@ import json, sys, torch, evovideo
 m = evovideo.from_pretrained("hf-hub:{repo}", revision={revision!r})
 torch.manual_seed(0)
 print(json.dumps({{"training": m.training, "out": m(m.input_config.example_input(1)).flatten()[:4].tolist(),
-                   "source": m.pretrained_source}}))
+                   "source": m.provenance.source}}))
 """
 
 

@@ -26,7 +26,7 @@ def test_round_trip_gives_identical_outputs(student, tmp_path: Path) -> None:
     assert config["architecture"] == "test_r2plus1d"
     assert config["input_config"] == student.input_config.to_dict()
     assert config["extra"] == extra
-    assert loaded.pretrained_config["extra"]["lambdas"] == {"reconstruction": 0.5}
+    assert loaded.provenance.extra["lambdas"] == {"reconstruction": 0.5}
 
 
 def test_round_trip_keeps_head_kwargs_and_preprocessing(tmp_path: Path) -> None:

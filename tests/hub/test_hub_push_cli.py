@@ -26,7 +26,7 @@ def test_push_dry_run_writes_files_and_a_card_from_the_run(student, tmp_path: Pa
     hp = {"student": "test_r2plus1d", "tasks": {"rgb/arrow_of_time": 0.75}, "distill": {"flow:layer3": 0.5}}
     save_pretrained(student, tmp_path / "student", extra={"pretrain": hp})  # what a pretraining run exports
     assert main(["push", "--checkpoint", str(tmp_path / "student"), "--repo", "org/x", "--dry-run", str(tmp_path / "out"),
-                 "--recipe", "recipes/pretrain/demo_synthetic.yaml", "--data", "my 40 clips", "--license", "mit"]) == 0
+                 "--recipe", "recipes/pretrain/demo_synthetic.yaml", "--pretraining-data", "my 40 clips", "--license", "mit"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["README.md", "config.json", "model.safetensors"]
     card = (tmp_path / "out" / "README.md").read_text()
     assert "license: mit" in card and "Pretraining data: my 40 clips" in card

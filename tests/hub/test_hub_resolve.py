@@ -78,8 +78,8 @@ def test_embedded_entry_loads_without_network(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     model = evovideo.create_model("test_r2plus1d.elo_synthetic", pretrained=True)
-    assert not model.training and model.pretrained_source == "test_r2plus1d.elo_synthetic"
-    assert model.pretrained_cfg.name == "test_r2plus1d.elo_synthetic"
+    assert not model.training and model.provenance.source == "test_r2plus1d.elo_synthetic"
+    assert model.provenance.zoo.name == "test_r2plus1d.elo_synthetic"
     same = evovideo.from_pretrained("test_r2plus1d.elo_synthetic")
     x = model.input_config.example_input(1)
     assert torch.equal(model(x), same(x))

@@ -36,7 +36,7 @@ def _parity(path, tmp_path, encoder) -> float:
     root = tmp_path / "videos"
     (root / "c").mkdir(parents=True)
     os.symlink(path, root / "c" / path.name)
-    dataset = labelled_videos("folder", encoder, root=root, backend="torchcodec").dataset
+    dataset = labelled_videos("class-folders", encoder, root=root, backend="torchcodec").dataset
     from_dataset = dataset[0]["rgb"]
     from_transform = evovideo.transforms_for(encoder)(decode_video(path, audio=False))
     assert from_transform.shape == from_dataset.shape == (3, 8, 32, 32)

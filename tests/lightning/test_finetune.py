@@ -100,7 +100,7 @@ def test_short_finetune_beats_chance_and_folds_report(ucf_layout, tmp_path, caps
 
     (It used to assert accuracy above chance: that held only because the best checkpoint was picked
     on the test list -- 71.4 / 78.6% then, 50.0 / 50.0% for the last epoch of the same run.)"""
-    args = ["finetune", "-c", RECIPE, "--root", str(ucf_layout), "--encoder", "test_r2plus1d", "--folds", "1", "2",
+    args = ["finetune", "-c", RECIPE, "--root", str(ucf_layout), "--encoder", "test_r2plus1d", "--splits", "1", "2",
             "--out", str(tmp_path)]
     sets = ["model.num_classes=2", "model.optimizer=adamw", "model.lr=0.003", "model.drop_rate=0",
             "model.warmup_epochs=0", "data.num_frames=8", "data.size=32", "data.resize=32", "data.frame_rate=16",
@@ -135,7 +135,7 @@ def test_fit_from_local_dir_weights(ucf_layout, tmp_path):
     """The journey demo -> fine-tune: an exported student (local-dir:) is what the encoder string names."""
     from evovideo.hub import save_pretrained
     from evovideo.lightning.finetune import FinetuneModule
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     student = create_model("test_r2plus1d")
     save_pretrained(student, tmp_path / "student")

@@ -12,7 +12,7 @@ from evovideo.lightning.finetune import FinetuneModule
 @pytest.fixture()
 def saved_student(tmp_path):
     from evovideo.hub.io import save_pretrained
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     torch.manual_seed(0)
     return f"local-dir:{save_pretrained(create_model('test_r2plus1d'), tmp_path / 'student')}"

@@ -63,7 +63,7 @@ def test_distilling_from_a_tower_no_task_trains_is_refused_without_a_pretrained_
     """Before: the flow tower was frozen at its random init with no warning, and its random features
     were distilled into the student."""
     from evovideo.hub import save_pretrained
-    from evovideo.models import create_model
+    from evovideo.factory import create_model
 
     with pytest.raises(RecipeError, match=r"distill\['flow:layer3'\]: the flow tower is trained by no active task"
                                           r".*teachers: \{flow: local-dir:.*or set the weight to 0"):
@@ -193,7 +193,7 @@ def test_run_pretraining_returns_the_student_and_lambdas_override_the_recipe(tmp
 
     recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "all_modalities_synthetic.yaml")
     recipe["data"]["init_args"].update(num_videos_per_class=2, batch_size=2, modalities=["rgb", "flow"])
-    no_audio = {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0, "flow:layer3": 0.0}
+    no_audio = {"tasks": {"audio-rgb/temporal_alignment": 0.0, "rgb/future_prediction": 0.0}, "distill": {"flow:layer3": 0.0}}
     student = run_pretraining(recipe, lambdas=no_audio, max_steps=2, root_dir=tmp_path,
                               trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})
     assert student.model_name == "test_r2plus1d"

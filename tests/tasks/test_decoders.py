@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evovideo.models import create_model
+from evovideo.factory import create_model
 from evovideo.tasks import TASKS, Features, TaskInputs
 
 

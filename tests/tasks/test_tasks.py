@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evovideo.models import create_model
+from evovideo.factory import create_model
 from evovideo.tasks import TASKS, Distiller, Features, RecipeError, TaskInputs, parse_distill_term, parse_task_term
 from evovideo.tasks.temporal import order_tuples, reverse_time
 

@@ -39,7 +39,7 @@ class Protocol:
     """One published split: its dataset, the shipped class files (if any), and where it comes from."""
 
     name: str
-    dataset: str  # the --dataset it reads: hmdb51, ucf101 or folder
+    dataset: str  # the --dataset it reads: hmdb51, ucf101 or class-folders
     source: str  # repo@commit:path of the published meta-test list
     classes_shipped: bool  # class-name files ship (ARN); else the classes are those of the video list
 
@@ -67,9 +67,9 @@ PROTOCOLS = {
     p.name: p for p in (
         Protocol("hmdb51-arn", "hmdb51", f"{TRX}:splits/hmdb_ARN/testlist03.txt", True),
         Protocol("ucf101-arn", "ucf101", f"{TRX}:splits/ucf_ARN/testlist03.txt", True),
-        Protocol("kinetics100-cmn", "folder", f"{TRX}:splits/kinetics_CMN/testlist03.txt", False),
-        Protocol("ssv2-100-cmn", "folder", f"{TRX}:splits/ssv2_CMN/testlist03.txt", False),
-        Protocol("ssv2-100-otam", "folder", f"{TRX}:splits/ssv2_OTAM/testlist07.txt", False),
+        Protocol("kinetics100-cmn", "class-folders", f"{TRX}:splits/kinetics_CMN/testlist03.txt", False),
+        Protocol("ssv2-100-cmn", "class-folders", f"{TRX}:splits/ssv2_CMN/testlist03.txt", False),
+        Protocol("ssv2-100-otam", "class-folders", f"{TRX}:splits/ssv2_OTAM/testlist07.txt", False),
     )
 }
 
