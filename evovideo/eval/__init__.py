@@ -7,7 +7,8 @@ from evovideo.eval.features import FeatureSet, cached_features, extract_features
 from evovideo.eval.fewshot import FewShotResult, classify_episodes, evaluate_fewshot
 from evovideo.eval.multiview import VideoAggregator, average_views, view_index
 from evovideo.eval.pipeline import fewshot_eval, video_features
-from evovideo.eval.protocols import PROTOCOLS, VIDEO_LISTS, protocol_classes, protocol_videos, select_protocol
+from evovideo.eval.protocols import (CLASS_LISTS, PROTOCOLS, VIDEO_LISTS, protocol_classes, protocol_videos,
+                                     select_protocol)
 from evovideo.eval.probes import LinearProbe, accuracy, knn_scores, linear_probe
 from evovideo.eval.stats import MeanCI, mean_ci95, mean_std
 from evovideo.eval.videos import EVAL_DATASETS, dataset_classes, labelled_videos
@@ -22,6 +23,7 @@ __all__ = [
     "MeanCI",
     "PROTOCOLS",
     "VIDEO_LISTS",
+    "CLASS_LISTS",
     "VideoAggregator",
     "accuracy",
     "average_views",

@@ -7,8 +7,11 @@
 
 Every protocol ships its meta-test and meta-val video lists, copied from TRX's ``splits/``
 (``VIDEO_LISTS``: source path, size and sha256 of each; a shipped list that does not hash to
-its record is refused).  Protocols draw ``PROTOCOL_EPISODES`` (10,000) seeded episodes by
-default, as recent few-shot papers do (TRX, HyRSM, MoLo), and report mean ± 95% CI.
+its record is refused), and its meta-train class names, read from TRX's train list
+(``CLASS_LISTS``; ``protocol_classes(name, "meta_train")``), so the three-way class split
+meta_train / meta_val / meta_test is complete and checked disjoint.  Protocols draw
+``PROTOCOL_EPISODES`` (10,000) seeded episodes by default, as recent few-shot papers do (TRX,
+HyRSM, MoLo), and report mean ± 95% CI.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from evovideo.data.splits import VIDEO_EXTENSIONS
 
@@ -25,7 +29,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PROTOCOL_EPISODES = 10_000
 TRX = "tobyperrett/trx@c5c23ec0bda1e47a5ce7f4f58a09e6fbee39dc86"
-PARTS = ("meta_test", "meta_val")
+PARTS = ("meta_test", "meta_val")  # parts with a shipped video list
+CLASS_PARTS = ("meta_train", "meta_val", "meta_test")  # parts with a class list
 _LABEL = re.compile(r"\s+\d+$")  # "Class/video.avi 1": UCF101-style trailing label
 
 
@@ -46,6 +51,15 @@ class PublishedList:
     source: str  # path in TRX's repository (at commit TRX)
     chars: int  # read_file's total_chars for the source = characters of the shipped file
     lines: int
+    sha256: str  # of the shipped file's bytes
+
+
+class ClassList(NamedTuple):
+    """A class-name file shipped in this folder: the TRX list its names were read from."""
+
+    source: str  # path in TRX's repository (at commit TRX) whose lines' class parts were collected
+    source_chars: int  # read_file's total_chars for the source
+    classes: int  # lines of the shipped file, one class each
     sha256: str  # of the shipped file's bytes
 
 
@@ -93,6 +107,27 @@ VIDEO_LISTS = {
 }
 
 
+#: meta-train classes: every distinct class of TRX's train list, in listed order (OTAM: numeric order,
+#: its list is shuffled); how each was checked is in README.md
+CLASS_LISTS = {
+    ("hmdb51-arn", "meta_train"): ClassList(
+        "splits/hmdb_ARN/trainlist03.txt", 252591, 31,
+        "69a5a7b4588fd6de53add2b883a4dc9fa83de4768d2aee74aa74e4c29184a511"),
+    ("ucf101-arn", "meta_train"): ClassList(
+        "splits/ucf_ARN/trainlist03.txt", 305764, 70,
+        "3344343340cde4ea034336f4e3d8e8eb2f8c4eef12593c5b1d2098b8a4bff2c0"),
+    ("kinetics100-cmn", "meta_train"): ClassList(
+        "splits/kinetics_CMN/trainlist03.txt", 262500, 64,
+        "a34bb1afd63d839f41a153b3696c5b46fdbc914b293371b2b99b303b5d064e5c"),
+    ("ssv2-100-cmn", "meta_train"): ClassList(
+        "splits/ssv2_CMN/trainlist03.txt", 329224, 64,
+        "f7999e13b3d9414d83ab1393ba038b7de7e914f69f74436f531ece56e607d07b"),
+    ("ssv2-100-otam", "meta_train"): ClassList(
+        "splits/ssv2_OTAM/trainlist07.txt", 959952, 64,
+        "3aa4586885a43663f6a15c1c045dca45ceea94b6664a4ffa3df167f0936b4be6"),
+}
+
+
 @dataclass
 class ProtocolSelection:
     protocol: Protocol
@@ -120,18 +155,22 @@ def video_list_path(name: str, part: str = "meta_test") -> Path:
 def protocol_videos(name: str, part: str = "meta_test") -> list[str]:
     """The ``<class>/<stem>`` keys of the shipped list, checked against its recorded sha256."""
     path, record = video_list_path(name, part), VIDEO_LISTS[(name, part)]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != record.sha256:
-        raise ValueError(f"{path}: sha256 {digest[:12]}... is not the recorded {record.sha256[:12]}... of the copy "
-                         f"of {TRX}:{record.source}; the installation is damaged or the file was edited: "
-                         "reinstall evovideo, or pass the published file with --video-list")
+    _check_sha256(path, record.sha256, record.source, "or pass the published file with --video-list")
     return read_video_list(path)
 
 
 def protocol_classes(name: str, part: str = "meta_test") -> list[str]:
-    """The ``meta_test`` / ``meta_val`` class names of protocol ``name``: the shipped class file
-    where there is one (ARN), else the classes of the shipped video list in their listed order."""
-    path = HERE / f"{_protocol(name).name}.{part}.txt"
+    """The ``meta_train`` / ``meta_val`` / ``meta_test`` class names of protocol ``name``: the shipped
+    class file where there is one (every meta_train; ARN's meta_val and meta_test, checked against its
+    recorded sha256 where ``CLASS_LISTS`` has one), else the classes of the shipped video list in
+    their listed order."""
+    _protocol(name)
+    if part not in CLASS_PARTS:
+        raise ValueError(f"protocol part '{part}': unknown; choose from {', '.join(CLASS_PARTS)}")
+    path = HERE / f"{name}.{part}.txt"
+    record = CLASS_LISTS.get((name, part))
+    if record is not None:
+        _check_sha256(path, record.sha256, record.source, f"or read the class names from {TRX}:{record.source}")
     if path.is_file():
         return [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return _classes_of(protocol_videos(name, part))
@@ -192,6 +231,14 @@ def select_protocol(name: str, records: list, *, video_list: str | Path | None =
         log.warning("protocol %s: %d of %d listed videos are not under the dataset root: %s%s", name, len(missing),
                     len(keys), missing[:10], " ..." if len(missing) > 10 else "")
     return ProtocolSelection(protocol, classes, set(keys) - set(missing), missing, origin, part)
+
+
+def _check_sha256(path: Path, expected: str, source: str, alternative: str) -> None:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected:
+        raise ValueError(f"{path}: sha256 {digest[:12]}... is not the recorded {expected[:12]}... of the copy "
+                         f"of {TRX}:{source}; the installation is damaged or the file was edited: "
+                         f"reinstall evovideo, {alternative}")
 
 
 def _classes_of(keys: list[str]) -> list[str]:
