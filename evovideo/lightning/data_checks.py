@@ -5,7 +5,7 @@ from typing import Any
 
 from evovideo.tasks import RecipeError
 
-FROM_ENCODER = ("num_frames", "stride", "size", "mean", "std")  # None: the encoder's (use_clip_config)
+FROM_ENCODER = ("num_frames", "stride", "frame_rate", "size", "resize", "mean", "std")  # None: the encoder's (use_clip_config)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -40,6 +40,8 @@ def check_values(**values: Any) -> None:
     if values["resize"] is not None and (not is_int(values["resize"]) or values["resize"] < size):
         raise bad("resize", f"null or an integer >= size ({values['size']})")
     for name in ("frame_rate", "flow_bound"):
+        if name == "frame_rate" and values[name] is None:
+            continue
         if not isinstance(values[name], (int, float)) or not values[name] > 0:
             raise bad(name, "a number > 0")
     if not isinstance(values["audio_shift"], (int, float)) or values["audio_shift"] < 0:

@@ -50,10 +50,10 @@ class VideoDataModule(pl.LightningDataModule):
         split: official fold 1-3 (UCF101, HMDB51).
         modalities: any of rgb, gray, flow, audio.
         num_frames, stride, frame_rate, size, resize, mean, std: the fields of the clip contract
-            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  num_frames,
-            stride, size, mean, std: None takes the encoder's (``use_clip_config``, when a
-            FinetuneModule checks the data), else ``clip_defaults``; a value set here that
-            contradicts the encoder is refused.
+            (``evovideo.clip.ClipSpec``; ``self.clip``), or all at once as ``clip``.  A field left
+            None takes the encoder's (``use_clip_config``, when a FinetuneModule checks the data:
+            the frame rate and resize its weights were trained with too), else ``clip_defaults``;
+            a value set here that contradicts the encoder is refused.
         future_frames: > 0 adds ``rgb_future`` (the frames after the clip, same decode).
         audio_shift: > 0 adds ``audio_shifted``: log-mel of a window shifted by +-this many seconds.
         flow_method: tvl1 (slow; the paper does not say which algorithm it used), farneback or
@@ -87,7 +87,7 @@ class VideoDataModule(pl.LightningDataModule):
         modalities: list[str] | None = None,
         num_frames: int | None = None,
         stride: int | None = None,
-        frame_rate: float = 25.0,
+        frame_rate: float | None = None,
         size: int | None = None,
         resize: int | None = None,
         batch_size: int = 8,
@@ -136,12 +136,13 @@ class VideoDataModule(pl.LightningDataModule):
         if backend != "auto":  # an unknown or unusable decoder fails here, before any epoch
             resolve_backend(backend)
         self.backend, self.hflip, self.sample_seed = backend, hflip, sample_seed
-        given = dict(num_frames=num_frames, stride=stride, size=size, mean=mean, std=std)
-        self._clip = {k: (tuple(v) if k in ("mean", "std") else v) for k, v in given.items() if v is not None}
-        self.frame_rate, self.resize = float(frame_rate), resize
+        given = dict(num_frames=num_frames, stride=stride, frame_rate=frame_rate, size=size, resize=resize, mean=mean,
+                     std=std)
+        cast = {"mean": tuple, "std": tuple, "frame_rate": float}
+        self._clip = {k: cast.get(k, lambda x: x)(v) for k, v in given.items() if v is not None}
         self._given_clip = clip  # the whole contract at once (e.g. an encoder's input_config.clip)
         if clip is not None:
-            both = [k for k, v in dict(given, resize=resize).items() if v is not None]
+            both = [k for k, v in given.items() if v is not None]
             if both:
                 raise RecipeError(f"data.init_args.clip and data.init_args.{', '.join(both)} are both set: give the "
                                   "clip once, either as clip: {num_frames: ..., size: ...} or as the separate fields")
@@ -167,15 +168,15 @@ class VideoDataModule(pl.LightningDataModule):
         from the model by :meth:`use_clip_config`, else ``clip_defaults``."""
         if self._given_clip is not None:
             return self._given_clip
-        return self.clip_defaults.with_(**self._clip, frame_rate=self.frame_rate, resize=self.resize)
+        return self.clip_defaults.with_(**self._clip)
 
     def clip_config(self) -> dict[str, Any]:
         """The clip fields an encoder's weights decide (``FROM_ENCODER``) as this module feeds them."""
         return {k: getattr(self.clip, k) for k in FROM_ENCODER}
 
     def use_clip_config(self, cfg: Any) -> None:
-        """Take the clip settings an encoder's weights expect (``encoder.input_config``: frames,
-        stride, size, mean/std) as the one source of truth.  A field the recipe set to another
+        """Take the clip settings an encoder's weights expect (``encoder.input_config.clip``: frames,
+        stride, frame rate, size, resize, mean/std) as the one source of truth.  A field the recipe set to another
         value is refused with both values named (RecipeError)."""
         want = {k: getattr(cfg.clip, k) for k in FROM_ENCODER}
         clashes = [f"data.{k}={self._clip[k]} but the encoder expects {k}={v}" for k, v in want.items()
@@ -381,16 +382,17 @@ class SyntheticDataModule(VideoDataModule):
         memo_mb: int = 0,
         clip: ClipSpec | None = None,
     ) -> None:
+        check_synthetic(num_videos_per_class=num_videos_per_class, num_classes=num_classes, video_frames=video_frames,
+                        video_size=video_size, fps=fps)
+        self.clip_defaults = type(self).clip_defaults.with_(frame_rate=float(fps))  # the set's own rate, unless set
         super().__init__(
-            root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=float(fps),
+            root="", split=split, modalities=modalities, num_frames=num_frames, stride=stride, frame_rate=None,
             size=size, resize=resize, batch_size=batch_size, num_workers=num_workers, future_frames=future_frames,
             audio_shift=audio_shift, flow_method=flow_method, flow_cache_dir=flow_cache_dir,
             flow_cache_max_gb=flow_cache_max_gb, n_mels=n_mels,
             val_clips=val_clips, test_clips=test_clips, test_crops=test_crops, hflip=hflip, sample_seed=sample_seed,
             val_fraction=val_fraction, val_seed=val_seed, clip=clip,
         )
-        check_synthetic(num_videos_per_class=num_videos_per_class, num_classes=num_classes, video_frames=video_frames,
-                        video_size=video_size, fps=fps)
         self.num_classes = num_classes
         self.val_from_train = val_fraction > 0
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,

@@ -103,7 +103,7 @@ def test_short_finetune_beats_chance_and_folds_report(ucf_layout, tmp_path, caps
     args = ["finetune", "-c", RECIPE, "--root", str(ucf_layout), "--encoder", "test_r2plus1d", "--splits", "1", "2",
             "--out", str(tmp_path)]
     sets = ["model.num_classes=2", "model.optimizer=adamw", "model.lr=0.003", "model.drop_rate=0",
-            "model.warmup_epochs=0", "data.num_frames=8", "data.size=32", "data.resize=32", "data.frame_rate=16",
+            "model.warmup_epochs=0", "data.num_frames=8", "data.size=32",
             "data.batch_size=8", "data.num_workers=0", "data.test_clips=2", "data.test_crops=1",
             "trainer.max_epochs=25", "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
             "trainer.enable_model_summary=false"]

@@ -61,3 +61,20 @@ def test_a_head_that_contradicts_the_data_is_refused(five_class_ucf):
     model = FinetuneModule(encoder="test_r2plus1d", num_classes=101)
     with pytest.raises(RecipeError, match="model.num_classes=101 but the data has 5 classes"):
         model.check_data(UCF101DataModule(root=str(five_class_ucf)))
+
+
+def test_fine_tuning_samples_clips_at_the_frame_rate_and_resize_the_weights_were_trained_with(five_class_ucf):
+    """The packaged student records 16 fps and resize 36 (issue 15's clip contract); fine-tuning it
+    used to sample files at the DataModule's 25 fps and resize by the 8/7 rule (37)."""
+    model = FinetuneModule(encoder="test_r2plus1d.elo_synthetic")
+    dm = UCF101DataModule(root=str(five_class_ucf))
+    model.check_data(dm)
+    trained = model.encoder.input_config.clip
+    assert (dm.clip.frame_rate, dm.clip.resize) == (trained.frame_rate, trained.resize) == (16.0, 36)
+    assert dm.clip == trained
+
+
+def test_a_frame_rate_that_contradicts_the_encoder_is_refused(five_class_ucf):
+    model = FinetuneModule(encoder="test_r2plus1d.elo_synthetic")
+    with pytest.raises(RecipeError, match=r"data.frame_rate=30.0 but the encoder expects frame_rate=16.0"):
+        model.check_data(UCF101DataModule(root=str(five_class_ucf), frame_rate=30))

@@ -34,7 +34,7 @@ class _ModeProbe(pl.Callback):
 
 def _fit(model: FinetuneModule, probe: _ModeProbe) -> None:
     dm = SyntheticDataModule(num_videos_per_class=4, num_classes=3, video_frames=16, video_size=32,
-                             num_frames=8, size=32, resize=32, batch_size=4)
+                             num_frames=8, size=32, batch_size=4)
     trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
                          callbacks=[probe])
