@@ -27,7 +27,8 @@ The baselines are computed on the same held-out clips (favourable to them).  "Cl
 L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval 5x chance, on every seed.  Each run is a plain
 PyTorch loop over ``PretrainModule.compute_losses`` (AdamW, cosine decay to 0, no Lightning).
 
-Example (2 seeds; about 1 CPU-hour on one core, data rendering included):
+Example (2 seeds; measured on a loaded 2-core machine: 4-5 min to render the data, 5-16 min per
+term and seed, so plan for hours; ``--terms`` runs a subset):
   OMP_NUM_THREADS=1 evovideo bench tasks --steps 300 --seeds 0 1
 """
 from __future__ import annotations
