@@ -26,3 +26,13 @@ def test_bench_tasks_runs_a_term_in_eval_mode(capsys):
     assert main(["bench", "tasks", "--steps", "2", "--videos-per-class", "2", "--batch-size", "4",
                  "--terms", "rgb/temporal_order"]) == 0
     assert "| rgb/temporal_order | accuracy (pos + neg) |" in capsys.readouterr().out
+
+
+def test_retrieval_at_twice_chance_is_not_called_a_clear_win():
+    """Top-1 retrieval among 180 held-out clips: 2 hits (twice chance, 1 expected) is noise, P ~ 0.26
+    under chance; 'clearly beats' needs 5 hits (5x chance, P < 0.005 for any N >= 50)."""
+    from evovideo.bench.tasks import clearly_beats
+
+    metric = "top-1 retrieval among 180 clips"
+    assert not clearly_beats(metric, 2 / 180, 1 / 180)
+    assert clearly_beats(metric, 5 / 180, 1 / 180)

@@ -16,11 +16,19 @@ held-out clips (the val split: other videos, other groups):
                                        held-out mean of the tower's map; the tower is a frozen
                                        teacher, first trained --steps // 3 steps by flow/temporal_order
 
+The training clips are one clip per training video, cycled for ``--steps`` steps: with the old
+default of 24 videos per class (160 clips, 30 epochs in 300 steps) rgb->flow transfer reached L2
+0.74 on training clips and 1.08 held out (baseline 1.00), and temporal order AUC 0.62 on training
+clips, 0.50 held out: memorised, not learned.  The default is now the demo recipe's 64 per class.
+The task randomness (temporal-order tuples) is drawn afresh every step (``PretrainModule.step_generator``
+counts the plain loop's steps; before, every step drew the same tuples, which the head memorised).
+
 The baselines are computed on the same held-out clips (favourable to them).  "Clearly beats":
-L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval twice chance, on every seed.  Each run is a plain
+L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval 5x chance, on every seed.  Each run is a plain
 PyTorch loop over ``PretrainModule.compute_losses`` (AdamW, cosine decay to 0, no Lightning).
 
-Example (2 seeds, about 20-30 min on one CPU core):
+Example (2 seeds; measured on a loaded 2-core machine: 4-5 min to render the data, 5-16 min per
+term and seed, so plan for hours; ``--terms`` runs a subset):
   OMP_NUM_THREADS=1 evovideo bench tasks --steps 300 --seeds 0 1
 """
 from __future__ import annotations
@@ -46,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--steps", type=int, default=300, help="training steps per term (default 300)")
     p("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
     p("--terms", nargs="+", default=list(TERMS), help=f"terms to measure (default: all {len(TERMS)})")
-    p("--videos-per-class", type=int, default=24, help="synthetic videos per class (default 24)")
+    p("--videos-per-class", type=int, default=64,
+      help="synthetic videos per class (default 64: 448 training, 180 held-out clips; with 24, i.e. 160 "
+           "training clips, the terms memorised the training clips and stayed at their baselines held out)")
     p("--batch-size", type=int, default=16)
     p("--lr", type=float, default=3e-3)
 
@@ -187,12 +197,14 @@ def evaluate(module, term: str, batches) -> tuple[str, float, float]:
 
 
 def clearly_beats(metric: str, value: float, baseline: float) -> bool:
-    """L2: at most 0.9x the baseline's; accuracy: 5 points above chance; retrieval: twice chance."""
+    """L2: at most 0.9x the baseline's; accuracy: 5 points above chance; top-1 retrieval: 5x chance,
+    i.e. 5 hits among N clips where chance expects 1 (P < 0.005 under chance for any N >= 50;
+    twice chance, 2 hits, happens by chance with P ~ 0.26)."""
     if metric.startswith("L2"):
         return value <= 0.9 * baseline
     if metric.startswith("accuracy"):
         return value >= baseline + 0.05
-    return value >= 2 * baseline
+    return value >= 5 * baseline - 1e-12
 
 
 def run(args: argparse.Namespace) -> int:
@@ -235,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
         beats = all(clearly_beats(metric, v, b) for v, b in zip(values, bases))
 
         def cell(v):
-            return " / ".join(f"{x:.3f}" for x in v) + (f" (mean {statistics.mean(v):.3f})" if len(v) > 1 else "")
+            return " / ".join(f"{x:.3f}" for x in v) + (
+                f" (mean {statistics.mean(v):.3f} ± {statistics.stdev(v):.3f})" if len(v) > 1 else "")
 
         print(f"| {term} | {metric} | {cell(values)} | {cell(bases)} | {'yes' if beats else 'NO'} "
               f"| {statistics.mean(losses):.3f} | {statistics.mean(secs):.0f} |", flush=True)

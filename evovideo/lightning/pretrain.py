@@ -99,6 +99,7 @@ class PretrainModule(pl.LightningModule):
             if m in teachers:
                 log.warning("%s tower: frozen pretrained teacher %s (no active task trains it)", m, teachers[m])
         self._warned_all_masked = False
+        self._plain_steps = 0  # training steps taken without a Trainer (a plain loop), see step_generator
         for m in checkpointing or ():
             if m not in self.encoders:
                 raise RecipeError(f"checkpointing: no '{m}' encoder in this recipe; encoders: {', '.join(self.encoders)}")
@@ -152,8 +153,17 @@ class PretrainModule(pl.LightningModule):
         return out
 
     def step_generator(self) -> torch.Generator:
-        rank = self.trainer.global_rank if self._trainer is not None else 0
-        return torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + self.global_step * 101 + rank)
+        """The generator of this step's task randomness (temporal-order tuples), seeded by (seed, step,
+        rank).  The step is the Trainer's ``global_step``; without a Trainer (a plain loop over
+        ``compute_losses``, e.g. ``evovideo bench tasks``) ``global_step`` stays 0, so the step is
+        the number of train-mode ``compute_losses`` calls so far: every step draws fresh tuples
+        (the same ones each step let the head memorise a fixed walk per batch row)."""
+        if self._trainer is not None:
+            step, rank = self.global_step, self.trainer.global_rank
+        else:
+            step, rank = self._plain_steps, 0
+            self._plain_steps += int(self.training)
+        return torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + step * 101 + rank)
 
     def compute_losses(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{term: λ·L}`` for every active term of the recipe."""

@@ -216,3 +216,17 @@ def test_export_records_the_preprocessing_the_data_fed():
     assert (cfg.frame_rate, cfg.resize) == (12.0, 48)  # the whole clip contract, frame rate and resize too
     assert cfg.mean == base.mean and cfg.modality == "rgb"
     assert trained_input_config(base, object()) == base  # a user's own data module: defaults kept
+
+
+def test_a_plain_loop_without_a_trainer_draws_fresh_task_randomness_every_step():
+    """Without a Trainer, ``global_step`` stays 0: the step generator gave every step the same
+    temporal-order tuples, so a plain loop (``evovideo bench tasks``) let the head memorise a
+    fixed set of walks per batch row instead of learning order (held-out accuracy at chance)."""
+    module = PretrainModule(tasks={"rgb/temporal_order": 1.0})
+    module.train()
+    batch = make_batch(4)
+    first, second = (module.compute_losses(batch)["rgb/temporal_order"] for _ in range(2))
+    assert not torch.equal(first, second)  # same weights, same batch: only the drawn tuples differ
+    module.eval()  # evaluation stays reproducible: it does not advance the draws
+    assert torch.equal(module.compute_losses(batch)["rgb/temporal_order"],
+                       module.compute_losses(batch)["rgb/temporal_order"])
