@@ -79,3 +79,10 @@ def test_push_takes_the_local_dir_prefix_like_every_other_command(tmp_path) -> N
     assert main(["push", "--checkpoint", f"local-dir:{tmp_path / 'ck'}", "--repo", "hf-hub:me/x",
                  "--dry-run", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
+def test_bench_loaders_also_say_loader_workers() -> None:
+    subs = {p.prog.split()[-1]: p for p in _parsers("bench")}
+    for name in ("data", "fewshot"):
+        flags = {o for a in subs[name]._actions for o in a.option_strings}
+        assert "--loader-workers" in flags and "--workers" not in flags, name

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--frame-rate", type=float, default=25.0)
     p("--size", type=int, default=112)
     p("--batch-size", type=int, default=8)
-    p("--workers", type=int, default=0, help="DataLoader workers for every loader (default 0)")
+    p("--loader-workers", type=int, default=0, help="DataLoader worker processes for every loader (default 0)")
     p("--clips", type=int, default=96, help="clips timed per loader after one warm-up batch (default 96)")
     p("--rounds", type=int, default=4, help="interleaved rounds; the median round is reported (default 4)")
     p("--backend", choices=["pyav", "torchcodec", "auto"], default="pyav", help="evovideo decoder (default pyav)")
@@ -131,7 +131,7 @@ def _pytorchvideo_loader(root: Path, args, records):
 
     clip_sec = args.num_frames * args.stride / args.frame_rate
     ds = Ucf101(str(listing), make_clip_sampler("random", clip_sec), transform=transform, decode_audio=False)
-    return DataLoader(ds, batch_size=args.batch_size, num_workers=args.workers,
+    return DataLoader(ds, batch_size=args.batch_size, num_workers=args.loader_workers,
                       collate_fn=lambda b: {"video": torch.stack([s["video"] for s in b]),
                                             "label": torch.tensor([s["label"] for s in b])})
 
@@ -195,18 +195,18 @@ def run(args: argparse.Namespace) -> int:
     records, _ = parse_ucf101(root, args.split, "train")
     clip_sec = args.num_frames * args.stride / args.frame_rate
     print(f"data: {source}; {len(records)} train videos; clip {args.num_frames} frames x stride {args.stride} "
-          f"({clip_sec:.2f} s), crop {args.size}, batch {args.batch_size}, workers {args.workers}, {args.clips} clips")
+          f"({clip_sec:.2f} s), crop {args.size}, batch {args.batch_size}, workers {args.loader_workers}, {args.clips} clips")
 
     dm = UCF101DataModule(root=str(root), split=args.split, num_frames=args.num_frames, stride=args.stride,
                           frame_rate=args.frame_rate, size=args.size, batch_size=args.batch_size,
-                          num_workers=args.workers, backend=args.backend)
+                          num_workers=args.loader_workers, backend=args.backend)
     dm.setup("fit")
     loaders = {f"evovideo ({args.backend})": dm.train_dataloader(),
                "pytorchvideo Ucf101 (stock)": _pytorchvideo_loader(root, args, records)}
     for b in ["pyav"] + (["torchcodec"] if torchcodec_available() else []):
         loaders[f"raw decoder ({b})"] = DataLoader(
             _RawClips(records, clip_sec, args.num_frames, b), batch_size=args.batch_size, shuffle=True,
-            num_workers=args.workers, collate_fn=lambda x: x)
+            num_workers=args.loader_workers, collate_fn=lambda x: x)
     rows = _measure(loaders, args.clips, args.rounds)
     ours = rows[f"evovideo ({args.backend})"]
     raw_ref = rows[f"raw decoder ({'torchcodec' if args.backend == 'torchcodec' else 'pyav'})"]
