@@ -22,7 +22,8 @@ clip per training video once and cycled it for ``--steps`` steps; with 24 videos
 clips, 30 epochs in 300 steps) rgb->flow transfer reached L2 0.74 on training clips and 1.08 held
 out, temporal order AUC 0.62 on training clips and 0.50 held out, and at 64 videos per class the
 cross-modal embedding (triplet loss 0.005) and temporal alignment (loss 0.000) still memorised
-their fixed clips: memorised, not learned.
+their fixed clips: memorised, not learned.  (The arrow-of-time check on decelerating clips,
+``evovideo.bench.arrow``, still cycles its generated clips.)
 The task randomness (temporal-order tuples) is drawn afresh every step (``PretrainModule.step_generator``
 counts the plain loop's steps; before, every step drew the same tuples, which the head memorised).
 
@@ -30,8 +31,9 @@ The baselines are computed on the same held-out clips (favourable to them).  "Cl
 L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval 5x chance, on every seed.  Each run is a plain
 PyTorch loop over ``PretrainModule.compute_losses`` (AdamW, cosine decay to 0, no Lightning).
 
-Example (2 seeds; measured on a loaded 2-core machine: 4-5 min to render the data, 5-16 min per
-term and seed, so plan for hours; ``--terms`` runs a subset):
+Example (2 seeds; measured on a 2-core machine shared by 2-3 runs: 8-18 min per term and seed at
+300-1,000 steps, the fresh clips' rendering included, 65 min for transfer at 2,000 steps, so plan for
+hours; ``--terms`` runs a subset):
   OMP_NUM_THREADS=1 evovideo bench tasks --steps 300 --seeds 0 1
 """
 from __future__ import annotations
