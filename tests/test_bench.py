@@ -38,6 +38,19 @@ def test_retrieval_at_twice_chance_is_not_called_a_clear_win():
     assert clearly_beats(metric, 5 / 180, 1 / 180)
 
 
+def test_bench_tasks_computes_only_the_modalities_a_term_reads():
+    """Farneback flow is most of a fresh clip's cost: the RGB-only terms (temporal order needs
+    ~3,000 steps on the tiny student) must not compute flow or audio for every training clip."""
+    from evovideo.bench.tasks import TERMS, term_modalities
+
+    assert term_modalities("rgb/temporal_order") == ("rgb",)
+    assert term_modalities("rgb/arrow_of_time (decelerating clips)") == ("rgb",)
+    assert term_modalities("rgb->flow/cross_modal_transfer") == ("rgb", "flow")
+    assert term_modalities("audio-rgb/temporal_alignment") == ("rgb", "audio")
+    assert term_modalities("flow:layer3") == ("rgb", "flow")  # the teacher is a flow tower
+    assert all(term_modalities(t)[0] == "rgb" for t in TERMS)
+
+
 @pytest.mark.slow
 def test_bench_tasks_draws_fresh_training_clips_every_epoch():
     """The task bench trains as a real run does: every epoch draws new windows of the same training

@@ -31,10 +31,12 @@ The baselines are computed on the same held-out clips (favourable to them).  "Cl
 L2 at most 0.9x the baseline's, accuracy 5 points above chance, retrieval 5x chance, on every seed.  Each run is a plain
 PyTorch loop over ``PretrainModule.compute_losses`` (AdamW, cosine decay to 0, no Lightning).
 
-Example (2 seeds; measured on a 2-core machine shared by 2-3 runs: 8-18 min per term and seed at
-300-1,000 steps, the fresh clips' rendering included, 65 min for transfer at 2,000 steps, so plan for
-hours; ``--terms`` runs a subset):
-  OMP_NUM_THREADS=1 evovideo bench tasks --steps 300 --seeds 0 1
+Steps: the tiny student learns the direction of motion only after a plateau (temporal order:
+chance at 1,000 steps, 88.6% at 3,000), so the direction tasks need ``--steps 3000``.  Each term
+computes only the modalities it reads (:func:`term_modalities`): RGB-only terms skip Farneback flow.
+Example (2 seeds, one process per seed on a 2-core machine: ~18 min per seed for temporal order
+at 3,000 steps, ~30 min for transfer; ``--terms`` runs a subset):
+  OMP_NUM_THREADS=1 evovideo bench tasks --steps 3000 --seeds 0 --terms rgb/temporal_order
 """
 from __future__ import annotations
 
@@ -68,14 +70,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--lr", type=float, default=3e-3)
 
 
-def _data(args: argparse.Namespace):
-    """(train data module, held-out batches), with every key the terms read; the held-out clips are
-    rendered once, the training clips every epoch (:func:`train_stream`)."""
+# Alignment negatives: audio shifted by +-0.5 s, as recipes/pretrain/all_modalities_synthetic.yaml.
+# At 1.0 s (the bench's first setting) a circling blob (0.75-1.25 turns/s) is back near the same
+# height, so most shifted windows sounded like the aligned one: on 660 clips the mean |aligned -
+# shifted| log-mel difference of the circles was 0.42-0.45 at 1.0 s vs 0.64-0.66 at 0.5 s (0.21 is
+# the noise floor: left/right moves and zooms keep one pitch and loudness, unsolvable at any shift).
+AUDIO_SHIFT = 0.5
+
+
+def term_modalities(term: str) -> tuple[str, ...]:
+    """The modalities a term's batches need: RGB (the student's) plus flow / audio where the term
+    names them; the other modalities are not computed (Farneback flow is most of a clip's cost)."""
+    return ("rgb",) + tuple(m for m in ("flow", "audio") if m in term.split(" ")[0] or m in TERMS[term][0])
+
+
+def _data(args: argparse.Namespace, modalities: tuple[str, ...] = ("rgb", "flow", "audio")):
+    """(train data module, held-out batches) with the batch keys of ``modalities``; the held-out
+    clips are rendered once, the training clips every epoch (:func:`train_stream`)."""
     from evovideo.lightning import SyntheticDataModule
 
     dm = SyntheticDataModule(num_videos_per_class=args.videos_per_class, num_classes=10, video_frames=48,
-                             video_size=48, modalities=["rgb", "flow", "audio"], num_frames=8, stride=2, size=32,
-                             resize=36, batch_size=args.batch_size, future_frames=4, audio_shift=1.0)
+                             video_size=48, modalities=list(modalities), num_frames=8, stride=2, size=32,
+                             resize=36, batch_size=args.batch_size, future_frames=4,
+                             audio_shift=AUDIO_SHIFT if "audio" in modalities else 0.0)
     dm.setup("fit")
     return dm, list(dm.val_dataloader())
 
@@ -231,7 +248,15 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise SystemExit(f"--terms {' '.join(bad)}: choose from {' '.join(TERMS)}")
     t0 = time.perf_counter()
-    dm, held_out = _data(args)
+    data_by_modalities = {}  # one data module per modality set: a term gets only the keys it reads
+
+    def data_for(term: str):
+        key = term_modalities(term)
+        if key not in data_by_modalities:
+            data_by_modalities[key] = _data(args, key)
+        return data_by_modalities[key]
+
+    dm, held_out = data_for(args.terms[0])
     n_train, n_held = len(dm.train_dataloader().dataset), sum(b["rgb"].shape[0] for b in held_out)
     print(f"synthetic set: {n_train} training videos (fresh clips every epoch), {n_held} held-out clips; "
           f"held-out data {time.perf_counter() - t0:.0f} s; "
@@ -241,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
     print("|---|---|---|---|---|---|---|")
     for term in args.terms:
         values, bases, losses, secs = [], [], [], []
+        dm, held_out = data_for(term)
         for seed in args.seeds:
             data = (train_stream(dm), held_out)
             if "decelerating" in term:
