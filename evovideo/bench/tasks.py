@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # Alignment negatives: audio shifted by +-0.5 s, as recipes/pretrain/all_modalities_synthetic.yaml.
 # At 1.0 s (the bench's first setting) a circling blob (0.75-1.25 turns/s) is back near the same
-# height, so most shifted windows sounded like the aligned one: on 660 clips the mean |aligned -
+# height, so most shifted windows sounded like the aligned one: on 500 clips the mean |aligned -
 # shifted| log-mel difference of the circles was 0.42-0.45 at 1.0 s vs 0.64-0.66 at 0.5 s (0.21 is
 # the noise floor: left/right moves and zooms keep one pitch and loudness, unsolvable at any shift).
 AUDIO_SHIFT = 0.5

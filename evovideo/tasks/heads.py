@@ -46,7 +46,7 @@ class MapDecoder(nn.Module):
     the frame (audio maps: one term for the whole map).  A frame-wide quantity (the mean optical
     flow of a frame is ~60% of the synthetic set's flow variance) then reaches the encoder's
     features through one linear map instead of four narrow upsampling stages: without it,
-    ``rgb->flow/cross_modal_transfer`` stayed at the mean (L2 1.00) for 3,000 steps on the tiny
+    ``rgb->flow/cross_modal_transfer`` stayed at the mean (L2 1.00) through 2,000 steps on the tiny
     student (see ``evovideo bench tasks``).
     """
 
