@@ -17,6 +17,7 @@ CI of that seed, marked so).  Arms:
 
   evovideo bench evolution --evolved runs/evolve/demo_synthetic/results.jsonl
   evovideo bench evolution --evolved R.jsonl --arms evolved hand single --seeds 0 --steps 450   # short
+  evovideo bench evolution --merge runs/a/results.json runs/b/results.json --out runs/ab   # parallel parts -> one table
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ ARMS = ("evolved", "random", "hand", "uniform", "single")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
     p("--recipe", default=str(DEFAULT_RECIPE), help="pretrain recipe every arm trains (default: the demo's)")
+    p("--search", help="an evolve recipe: the arms span its search space (e.g. uniform and single arms for every "
+                       "term it evolves; default: the terms of --recipe)")
     p("--evolved", help="results.jsonl of an evolution: its best candidate is the 'evolved' arm")
     p("--random", help="results.jsonl of a random search (one generation): its best is the 'random' arm")
     p("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run (default: all)")
@@ -47,15 +50,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--query", type=int, default=15, help="query clips per class and episode (default 15)")
     p("--episodes", type=int, default=1000)
     p("--out", default="runs/bench/evolution", help="output folder (results.json, runs/)")
+    p("--memo-mb", type=int, default=4096,
+      help="synthetic recipes: MB of built samples this process keeps for all arms (the arms of one seed train "
+           "on the same samples, so each is rendered and its flow computed once; 0: off; default 4096)")
+    p("--merge", nargs="+", metavar="RESULTS_JSON",
+      help="train nothing: merge the results.json of runs made in parallel (other arms or seeds) into --out")
 
 
 def best_of(path: str | Path) -> dict[str, Any]:
     """The best candidate of a results file, ranked as the search ranks (most steps, then score)."""
+    from evovideo.evolution.summary import best_record
+
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    final = [r for r in rows[1:] if r.get("final", True) and math.isfinite(r["score"])]
-    if not final:
-        raise ValueError(f"{path} has no finished candidate with a finite score")
-    return min(final, key=lambda r: (-r.get("steps", 0), r["score"], r["generation"], r["index"]))
+    try:
+        return best_record(rows[1:])
+    except ValueError:
+        raise ValueError(f"{path} has no finished candidate with a finite score") from None
 
 
 def results_space(path: str | Path) -> dict[str, list[str]]:
@@ -67,7 +77,7 @@ def results_space(path: str | Path) -> dict[str, list[str]]:
 def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     """name -> lambdas over one term list (the search space when a results file is given); the groups of
     the results files' names are added to ``space``."""
-    names = list(hand)
+    names = list(hand) + [n for group in space.values() for n in group if n not in hand]
     sources = {}
     for arm in ("evolved", "random"):
         if arm in args.arms:
@@ -101,7 +111,31 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
+def merge(paths: list[str]) -> dict[str, Any]:
+    """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    for key in ("recipe", "steps", "data_seed", "episodes"):
+        if len({json.dumps(p[key]) for p in parts}) > 1:
+            raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p[key] for p in parts]})")
+    out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}
+    for part in parts:
+        for name, arm in part["arms"].items():
+            into = out["arms"].setdefault(name, {**arm, "runs": []})
+            if arm["lambdas"] != into["lambdas"]:
+                raise ValueError(f"cannot merge: arm '{name}' has different lambdas in the parts")
+            done = {r["seed"] for r in into["runs"]}
+            into["runs"] = sorted(into["runs"] + [r for r in arm["runs"] if r["seed"] not in done], key=lambda r: r["seed"])
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.merge:
+        results = merge(args.merge)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
+        shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
+        print(format_table(results, shots))
+        return 0
     import torch
 
     from evovideo.data.synthetic import SyntheticVideos
@@ -113,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.tasks.lambdas import nest_lambdas
 
     cfg = load_recipe(args.recipe)
-    recipe = EvolveRecipe(pretrain=args.recipe)
+    recipe = EvolveRecipe.from_yaml(args.search) if args.search else EvolveRecipe(pretrain=args.recipe)
     hand = recipe.initial_lambdas(cfg)
     space = recipe.space(cfg)
     table = arms(args, hand, space)
@@ -129,8 +163,11 @@ def run(args: argparse.Namespace) -> int:
         for seed in args.seeds:
             start = time.perf_counter()
             slug = "".join(c if c.isalnum() else "_" for c in name)[:60]
+            config = load_recipe(args.recipe)
+            if args.memo_mb > 0 and config["data"]["class_path"].endswith("SyntheticDataModule"):
+                config["data"].setdefault("init_args", {})["memo_mb"] = args.memo_mb
             try:
-                student = run_pretraining(load_recipe(args.recipe), lambdas=nest_lambdas(lambdas, space),
+                student = run_pretraining(config, lambdas=nest_lambdas(lambdas, space),
                                           max_steps=steps, seed=seed,
                                           root_dir=out / "runs" / f"{slug}-seed{seed}",
                                           trainer_overrides={"enable_progress_bar": False, "enable_model_summary": False})

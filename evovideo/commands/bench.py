@@ -7,6 +7,7 @@
   evovideo bench tasks ...                          each ELo task's held-out pretext metric vs its baseline
   evovideo bench fewshot ...                        1,000 episodes vs feature extraction
   evovideo bench evolution ...                      evolved lambdas vs single terms, hand-set, uniform, random
+  evovideo bench validity --run R                   does the run's label-free fitness rank its candidates as labels do?
   evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "tasks": "evovideo.bench.tasks",
     "fewshot": "evovideo.bench.fewshot",
     "evolution": "evovideo.bench.evolution",
+    "validity": "evovideo.bench.validity",
     "memory": "evovideo.bench.memory",
 }
 

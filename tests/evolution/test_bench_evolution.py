@@ -53,3 +53,25 @@ def test_bench_evolution_runs_every_arm(tmp_path, capsys):
     assert out["arms"]["only rgb/reconstruction"]["lambdas"] == {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0}
     assert all(len(a["runs"]) == 1 and 0 <= a["runs"][0]["1-shot"]["mean"] <= 100 for a in out["arms"].values())
     assert "| hand-set (recipe) |" in capsys.readouterr().out
+
+
+def test_bench_evolution_merges_parallel_parts_by_arm_and_seed(tmp_path, capsys):
+    def part(name, seeds, arms):
+        path = tmp_path / name / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"recipe": "r.yaml", "steps": 9, "seeds": seeds, "data_seed": 1, "episodes": 5, "arms": {
+            a: {"lambdas": {"x": 1.0}, "runs": [{"seed": s, "1-shot": {"mean": 40.0 + s, "ci95": 1.0}} for s in seeds]}
+            for a in arms}}))
+        return str(path)
+
+    parts = [part("a", [0, 1], ["hand", "only x"]), part("b", [2], ["hand"]), part("c", [0], ["uniform"])]
+    assert main(["bench", "evolution", "--merge", *parts, "--out", str(tmp_path / "ab")]) == 0
+    out = json.loads((tmp_path / "ab" / "results.json").read_text())
+    assert [r["seed"] for r in out["arms"]["hand"]["runs"]] == [0, 1, 2] and out["seeds"] == [0, 1, 2]
+    assert list(out["arms"]) == ["hand", "only x", "uniform"]
+    assert "| hand | 41.0 ± 2.5 | 3 seeds |" in capsys.readouterr().out
+    bad = part("d", [3], ["hand"])
+    data = json.loads(open(bad).read())
+    data["steps"] = 10
+    open(bad, "w").write(json.dumps(data))
+    assert main(["bench", "evolution", "--merge", parts[0], bad, "--out", str(tmp_path / "x")]) != 0

@@ -1,0 +1,187 @@
+"""Does the label-free fitness rank an evolution's candidates as labels do?  Every candidate of a
+finished run, re-scored on held-out clips, on a long-tailed set (the paper's premise) and a balanced one.
+
+For every student an evolution saved (``<run>/candidates/<id>/steps<N>/.../student``, one per rung it
+reached), the features of ``--videos-per-class`` clips per class rendered with ``--data-seed``
+(default 1: clips no candidate trained or was scored on), then
+
+  labelled   5-way 5-shot prototype accuracy (``--episodes`` episodes) and leave-one-out kNN accuracy,
+             both on the balanced set; never seen by any fitness
+  fitness    each variant of ``VARIANTS`` on the long-tailed subset (class c keeps its first
+             ``round(m (c + 1) ** -s)`` clips, s = ``--long-tail``; prior exponent s) and on the
+             balanced set (prior exponent 0, matched), ``--restarts`` k-means seeds averaged
+
+and, per rung (and over "all students": the last rung plus ``--also`` students, e.g. the full-length
+runs of ``evovideo bench evolution``, which spread the labelled measure wider), Spearman's rho between -fitness and each labelled measure over the candidates (two-sided
+permutation p).  The score the run selected with (``results.jsonl``) is correlated too.  Table to
+stdout, figures to ``<run>/validity.json``, a scatter plot to ``<run>/plots/validity.png``.
+
+  evovideo bench validity --run runs/evolve/demo_synthetic
+  evovideo bench validity --run runs/evolve/demo_synthetic --also runs/bench/evolution/runs/*
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+SETS = ("long-tailed", "balanced")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--run", required=True, help="output folder of an `evovideo evolve` run")
+    p("--data-seed", type=int, default=1, help="render seed of the held-out clips (default 1)")
+    p("--videos-per-class", type=int, default=40, help="clips per class of the balanced set (default 40)")
+    p("--long-tail", type=float, default=1.0, help="Zipf exponent of the long-tailed subset (default 1)")
+    p("--k", type=int, default=10, help="clusters of the Zipf fitness (default 10 = the classes)")
+    p("--restarts", type=int, default=5, help="k-means seeds averaged per score (default 5)")
+    p("--episodes", type=int, default=300, help="5-way 5-shot episodes per candidate (default 300)")
+    p("--query", type=int, default=15, help="query clips per class and episode (default 15)")
+    p("--also", nargs="*", default=[], metavar="DIR",
+      help="more students to rank with the candidates (e.g. the full-length runs of `evovideo bench evolution`: "
+           "runs/bench/evolution/runs/*): each folder holding a .../student is one encoder, in group 'also'")
+
+
+def variants(k: int, restarts: int) -> dict[str, Any]:
+    """{name: (s -> fitness)}: the shipped Zipf fitness and what each of its choices does."""
+    from evovideo.evolution import FITNESS
+    from evovideo.evolution.zipf import PAPER
+
+    def zipf(**kw: Any) -> Any:
+        return lambda s: FITNESS.create("zipf", s=s, restarts=restarts, **{"k": k, **kw})
+
+    return {
+        "zipf (guarded, default)": zipf(),
+        "zipf, k = 2x": zipf(k=2 * k),
+        "zipf, KL alone (no guard)": zipf(guard=False),
+        "zipf, paper (tau=1, raw, no guard)": zipf(**PAPER),
+    }
+
+
+def students(run: Path) -> list[tuple[str, int, Path]]:
+    """(candidate id, steps, student folder) of every rung of every candidate of a run."""
+    out = []
+    for rung in sorted(Path(run, "candidates").glob("*/steps*")):
+        found = sorted(rung.glob("**/student"))  # Lightning's logs/version_N/student
+        if found and rung.name[5:].isdigit():
+            out.append((rung.parent.name, int(rung.name[5:]), found[-1]))
+    return out
+
+
+def extra_students(folders: list[str]) -> list[tuple[str, str, Path]]:
+    """(folder name, "also", student folder) for every given folder that holds a saved student."""
+    out = []
+    for folder in folders:
+        found = sorted(Path(folder).glob("**/student"))
+        if found:
+            out.append((Path(folder).name, "also", found[-1]))
+    return out
+
+
+def run_scores(run: Path) -> dict[tuple[str, int], float]:
+    """(id, steps) -> the fitness score the run selected with."""
+    lines = Path(run, "results.jsonl").read_text().splitlines()[1:]
+    return {(r["id"], r["steps"]): r["score"] for r in map(json.loads, filter(str.strip, lines))}
+
+
+def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import torch
+
+    from evovideo.data import long_tailed
+    from evovideo.data.synthetic import SyntheticVideos
+    from evovideo.eval.fewshot import evaluate_fewshot
+    from evovideo.eval.pipeline import video_features
+    from evovideo.evolution.knn import knn_accuracy
+    from evovideo.factory import load_encoder
+
+    clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
+    in_run = run_scores(run)
+    fits = variants(args.k, args.restarts)
+    rows = []
+    for cid, steps, path in [*students(run), *extra_students(args.also)]:
+        torch.manual_seed(0)
+        fs = video_features(load_encoder(f"local-dir:{path}"), "synthetic", synthetic=clips, cache_dir=None,
+                            progress=False)
+        tail = torch.tensor(long_tailed(list(range(len(fs.labels))), fs.labels.tolist(), args.long_tail))
+        sets = {"long-tailed": (fs.features[tail], args.long_tail), "balanced": (fs.features, 0.0)}
+        (shot5,) = evaluate_fewshot(fs.features, fs.labels, way=5, shots=(5,), query=args.query, episodes=args.episodes, seed=0,
+                                    classifiers=("prototypes",))
+        row = {"id": cid, "steps": steps, "run_score": in_run.get((cid, steps)),
+               "fewshot5": shot5.summary["prototypes"].mean, "knn": 100 * knn_accuracy(fs.features, fs.labels),
+               "fitness": {name: {s: make(sv)(x).score for s, (x, sv) in sets.items()} for name, make in fits.items()}}
+        rows.append(row)
+        print(f"{cid} ({steps}): 5-shot {row['fewshot5']:.1f}  kNN {row['knn']:.1f}  "
+              + "  ".join(f"{s} {row['fitness']['zipf (guarded, default)'][s]:.3f}" for s in SETS), flush=True)
+    return rows
+
+
+def student_groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One group per rung of the run ("153 steps", ...); with extra students, "all students": the run's
+    last rung and the extra students together."""
+    rungs = sorted({r["steps"] for r in rows if r["steps"] != "also"})
+    out = {f"{n} steps": [r for r in rows if r["steps"] == n] for n in rungs}
+    if any(r["steps"] == "also" for r in rows):
+        out["all students"] = [r for r in rows if r["steps"] in (rungs[-1] if rungs else None, "also")]
+    return out
+
+
+def correlations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per group of students, fitness variant and set: Spearman of -fitness vs 5-shot and vs kNN accuracy."""
+    from evovideo.evolution.validity import spearman
+
+    out = []
+    for group, members in student_groups(rows).items():
+        scores = {("the run's own score", "its fitness set"): [r.get("run_score") for r in members]}
+        for name in members[0]["fitness"]:
+            for s in SETS:
+                scores[(name, s)] = [r["fitness"][name][s] for r in members]
+        for (name, s), vals in scores.items():
+            if any(v is None for v in vals):
+                continue
+            neg = [-v for v in vals]
+            (r5, p5) = spearman(neg, [r["fewshot5"] for r in members])
+            (rk, pk) = spearman(neg, [r["knn"] for r in members])
+            out.append({"students": group, "fitness": name, "set": s, "n": len(members),
+                        "rho_fewshot5": r5, "p_fewshot5": p5, "rho_knn": rk, "p_knn": pk})
+    return out
+
+
+def format_table(corr: list[dict[str, Any]]) -> str:
+    lines = ["| students | fitness | scored on | ρ vs 5-shot (p) | ρ vs kNN (p) | n |", "|---|---|---|---|---|---|"]
+    for c in corr:
+        lines.append(f"| {c['students']} | {c['fitness']} | {c['set']} | {c['rho_fewshot5']:+.2f} ({c['p_fewshot5']:.3f}) "
+                     f"| {c['rho_knn']:+.2f} ({c['p_knn']:.3f}) | {c['n']} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path: Path) -> Any:
+    from evovideo.evolution.plots import _save, plt
+
+    name = "zipf (guarded, default)"
+    fig, axes = plt.subplots(1, len(SETS), figsize=(10, 4), sharey=True)
+    for ax, s in zip(axes, SETS):
+        for group, members in student_groups(rows).items():
+            c = next(c for c in corr if c["students"] == group and c["fitness"] == name and c["set"] == s)
+            ax.scatter([r["fitness"][name][s] for r in members], [r["fewshot5"] for r in members], s=16,
+                       label=f"{group}: ρ={c['rho_fewshot5']:+.2f} (p={c['p_fewshot5']:.2f}, n={c['n']})")
+        ax.set_xlabel(f"Zipf fitness on the {s} set (lower is better)")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("5-way 5-shot accuracy % (balanced held-out set)")
+    fig.suptitle("fitness validity: every candidate of the run")
+    return _save(fig, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run)
+    if not students(run_dir):
+        raise SystemExit(f"{run_dir} has no candidate students (candidates/<id>/steps<N>/.../student): "
+                         "give the output folder of a finished `evovideo evolve` run")
+    rows = measure(run_dir, args)
+    corr = correlations(rows)
+    (run_dir / "validity.json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items() if not callable(v)},
+                                                       "candidates": rows, "correlations": corr}, indent=2))
+    print("\n" + format_table(corr))
+    print(f"figures: {run_dir / 'validity.json'}   plot: {plot(rows, corr, run_dir / 'plots' / 'validity.png')}")
+    return 0

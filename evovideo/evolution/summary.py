@@ -1,0 +1,78 @@
+"""What a finished search found, in one small JSON: the provenance a pinned recipe cites.
+
+``evovideo evolve`` writes ``<out>/summary.json`` at the end of every run: the command and its
+settings (seed, fitness, budget, halving), every candidate's final score (and kNN accuracy when the
+fitness set is labelled), the best candidate and its λ, and the fitness validity per rung.  A copy
+of a run's summary is packaged beside the evolve recipe whose λ a pretrain recipe pins (e.g.
+``recipes/evolve/demo_synthetic.summary.json``), and ``evovideo demo`` prints it::
+
+    summary = run_summary(results.records, results.header, command="evovideo evolve -c ...")
+    print(format_summary(summary))
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from evovideo.evolution.validity import fitness_validity
+
+
+def _final(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("final", True)]
+
+
+def best_record(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The best finished candidate, ranked as the search ranks: most steps first, then lowest score."""
+    final = [r for r in _final(records) if math.isfinite(r["score"])]
+    if not final:
+        raise ValueError("no finished candidate with a finite score")
+    return min(final, key=lambda r: (-r.get("steps", 0), r["score"], r["generation"], r["index"]))
+
+
+def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, command: str,
+                wall_s: float | None = None) -> dict[str, Any]:
+    """The summary of a run (see the module docstring)."""
+    best = best_record(records)
+    order = [n for n in header.get("lambda_names") or [] if n in best["lambdas"]]
+    lambdas = {n: best["lambdas"][n] for n in order + [n for n in best["lambdas"] if n not in order]}  # genome order
+    final = sorted(_final(records), key=lambda r: (r["generation"], r["index"]))
+    return {
+        "command": command,
+        "seed": header.get("seed"),
+        "fitness": header.get("fitness"),
+        "fitness_data": header.get("fitness_data"),
+        "budget": header.get("budget"),
+        "halving": header.get("halving"),
+        "population": header.get("population"),
+        "generations": header.get("generations"),
+        "candidates": len(final),
+        "wall_s": None if wall_s is None else round(wall_s, 1),
+        "best": {"id": best["id"], "steps": best.get("steps"), "score": best["score"],
+                 "knn_accuracy": best.get("metrics", {}).get("knn_accuracy"), "lambdas": lambdas},
+        "initial": header.get("initial"),
+        "final_scores": [{"id": r["id"], "steps": r.get("steps"), "score": r["score"],
+                          "knn_accuracy": r.get("metrics", {}).get("knn_accuracy")} for r in final],
+        "validity": fitness_validity(records),
+    }
+
+
+def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A few lines for a terminal: what was searched, what won, how far to trust the fitness."""
+    fit = summary.get("fitness") or {}
+    best = summary["best"]
+    lines = [f"{summary['candidates']} candidates, seed {summary['seed']}, fitness '{fit.get('name')}' {fit.get('args', {})}"
+             + (f", {summary['wall_s'] / 60:.0f} min" if summary.get("wall_s") else ""),
+             f"best {best['id']} at {best['steps']} steps (score {best['score']:.4f}):"]
+    lines += [f"  {name:<36} {value:.3f}" for name, value in best["lambdas"].items()]
+    for group, v in (summary.get("validity") or {}).items():
+        lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']}) vs kNN accuracy")
+    lines.append(f"reproduce: {summary['command']}")
+    return "\n".join(lines)
