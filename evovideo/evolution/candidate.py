@@ -139,5 +139,6 @@ class PretrainEvaluator:
         result = fit(fs.features, fs.labels if fit.requires_labels else None)
         labelled = fs.labels is not None and bool((fs.labels >= 0).all()) and len(set(fs.labels.tolist())) > 1
         if self.validate and labelled and "knn_accuracy" not in result.metrics:
-            result.metrics["knn_accuracy"] = knn_accuracy(fs.features, fs.labels)  # validity, never selects
+            # validity, never selects; balanced: a long-tailed fitness set's head class cannot carry it
+            result.metrics["knn_accuracy"] = knn_accuracy(fs.features, fs.labels, balanced=True)
         return result

@@ -13,8 +13,12 @@ import torch.nn.functional as F
 from evovideo.evolution.fitness import FITNESS, FitnessResult
 
 
-def knn_accuracy(features: torch.Tensor, labels: torch.Tensor, k: int = 10, temperature: float = 0.07) -> float:
-    """Leave-one-out weighted kNN accuracy of features (N, D) with int labels (N,)."""
+def knn_accuracy(features: torch.Tensor, labels: torch.Tensor, k: int = 10, temperature: float = 0.07,
+                 balanced: bool = False) -> float:
+    """Leave-one-out weighted kNN accuracy of features (N, D) with int labels (N,).  ``balanced``: the
+    mean over classes of each class's accuracy (on a long-tailed set the head class alone would carry
+    the plain accuracy: voting for it everywhere scores its share of the set); the same number on a
+    balanced set."""
     if features.ndim != 2 or labels.shape != features.shape[:1]:
         raise ValueError(f"knn needs features (N, D) and labels (N,), got {tuple(features.shape)}, {tuple(labels.shape)}")
     if bool((labels < 0).any()):
@@ -26,15 +30,18 @@ def knn_accuracy(features: torch.Tensor, labels: torch.Tensor, k: int = 10, temp
     f = F.normalize(features.detach().float(), dim=1)
     labels = labels.long().to(f.device)
     classes = int(labels.max()) + 1
-    correct = 0
+    hits = torch.zeros(n, dtype=torch.bool, device=f.device)
     for start in range(0, n, 4096):  # (chunk, N) similarities at a time
         sim = f[start : start + 4096] @ f.t()
         rows = torch.arange(sim.shape[0], device=f.device)
         sim[rows, rows + start] = -float("inf")  # leave the sample itself out
         top = sim.topk(k, dim=1)
         votes = torch.zeros(sim.shape[0], classes, device=f.device).scatter_add_(1, labels[top.indices], (top.values / temperature).exp())
-        correct += int((votes.argmax(1) == labels[start : start + 4096]).sum())
-    return correct / n
+        hits[start : start + 4096] = votes.argmax(1) == labels[start : start + 4096]
+    if not balanced:
+        return float(hits.float().mean())
+    present = labels.unique()
+    return float(torch.stack([hits[labels == c].float().mean() for c in present]).mean())
 
 
 @FITNESS.register("knn", requires_labels=True)

@@ -92,6 +92,17 @@ def test_low_precision_distances_stay_within_their_error_bound(precision, normal
     assert (gap <= 2 * low.error(float(row_norms_sq(c).max()))).all() and (gap == 0).float().mean() > 0.9
 
 
+def test_balanced_knn_accuracy_is_not_carried_by_a_long_tail_head_class():
+    # one tight cluster holds the head class (36 clips) and the nine tail classes (4 clips each), mixed:
+    # nearly every vote goes to the head class: plain accuracy ~ its share of the set (0.5), balanced ~ 1 / 10
+    x = torch.randn(72, 8, generator=torch.Generator().manual_seed(0)) * 1e-3 + 5.0
+    labels = torch.cat([torch.zeros(36, dtype=torch.long), torch.arange(1, 10).repeat_interleave(4)])
+    assert knn_accuracy(x, labels, k=10) > 0.4
+    assert knn_accuracy(x, labels, k=10, balanced=True) < 0.2
+    y, by = blobs([20] * 5, seed=2)  # balanced, separable: the same number either way
+    assert knn_accuracy(y, by, k=5, balanced=True) == knn_accuracy(y, by, k=5) == 1.0
+
+
 @pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
 def test_duplicates_give_fewer_centroids_in_every_precision(precision):
     g = torch.Generator().manual_seed(5)
