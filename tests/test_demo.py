@@ -10,12 +10,13 @@ def test_demo_end_to_end_small(tmp_path, capsys):
     out = tmp_path / "demo"
     code = main(["demo", "--out", str(out), "--videos-per-class", "4", "--num-classes", "5", "--num-frames", "20",
                  "--size", "32", "--pretrain-steps", "2", "--shot", "1", "--query", "2", "--episodes", "10",
-                 "--container", "mp4"])
+                 "--container", "mp4", "--evolve-generations", "1"])
     assert code == 0
     printed = capsys.readouterr().out
     for stage in ("render", "write", "decode", "evolve", "pretrain", "evaluate", "total"):
         assert f"\n{stage}" in printed or printed.startswith(stage)
     assert "random init" in printed and "pretrained (ELo)" in printed and "next steps:" in printed
+    assert "reproduce: evovideo evolve -c" in printed  # the packaged result of the search behind the recipe's λ
     assert (out / "student" / "model.safetensors").is_file() and (out / "evolve" / "results.jsonl").is_file()
     assert (out / "fewshot.png").stat().st_size > 5000
     res = json.loads((out / "results.json").read_text())

@@ -23,6 +23,7 @@ import dataclasses
 import importlib
 import inspect
 import sys
+import time
 from pathlib import Path
 
 from evovideo.commands.common import add_backend_argument
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         knn = f"  kNN {rec['metrics']['knn_accuracy']:.3f}" if "knn_accuracy" in rec["metrics"] else ""
         print(f"[{done}/{total}] {rec['id']}  score {rec['score']:.4f}{at}{knn}  ({rec['time_s']:.1f} s)", flush=True)
 
+    started = time.perf_counter()
     try:
         run_evolution(search, runner, evaluate, results, budget=recipe.budget, seed=recipe.seed, on_result=progress,
                       rungs=rungs, keep=keep)
@@ -138,6 +140,12 @@ def run(args: argparse.Namespace) -> int:
             f"{finished()}, fitness '{fit['name']}' {fit['args']} score {best.score:.4f} (lower is better) "
             f"after {recipe.budget} steps.\nResults: {results.path}")
     write_pretrain_recipe(base, nest_lambdas(best.candidate.lambdas, groups), target, note, max_steps=recipe.final_max_steps)
+    from evovideo.evolution.summary import run_summary, write_summary
+
+    command = f"evovideo evolve -c {args.config}" + "".join(
+        f" --{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None and k != "out")
+    summary = write_summary(run_summary(results.records, results.header, command=command,
+                                        wall_s=time.perf_counter() - started), out / "summary.json")
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")
@@ -151,5 +159,6 @@ def run(args: argparse.Namespace) -> int:
 
         for path in plot_evolution(results.records, out / "plots"):
             print(f"plot: {path}")
+    print(f"summary: {summary}")
     print(f"best recipe: {target}   train it fully: evovideo fit -c {target}")
     return 0

@@ -3,8 +3,9 @@
 ``evovideo evolve`` writes ``<out>/summary.json`` at the end of every run: the command and its
 settings (seed, fitness, budget, halving), every candidate's final score (and kNN accuracy when the
 fitness set is labelled), the best candidate and its λ, and the fitness validity per rung.  A copy
-of a run's summary is packaged beside the evolve recipe whose λ a pretrain recipe pins (e.g.
-``recipes/evolve/demo_synthetic.summary.json``), and ``evovideo demo`` prints it::
+of a run's summary is packaged beside its evolve recipe (``recipes/evolve/demo_synthetic.summary.json``,
+with ``benchmark``: the full-length comparison of its pick, and ``decision``: whether the pretrain recipe
+pins it), and ``evovideo demo`` prints it::
 
     summary = run_summary(results.records, results.header, command="evovideo evolve -c ...")
     print(format_summary(summary))
@@ -75,4 +76,6 @@ def format_summary(summary: dict[str, Any]) -> str:
     for group, v in (summary.get("validity") or {}).items():
         lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']}) vs kNN accuracy")
     lines.append(f"reproduce: {summary['command']}")
+    if summary.get("decision"):  # added when a run's result is packaged: what the recipes did with it
+        lines.append(summary["decision"])
     return "\n".join(lines)

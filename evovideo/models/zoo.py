@@ -215,7 +215,12 @@ register_pretrained(PretrainedCfg(
     # the recipe's clip: SyntheticDataModule's 16 fps and resize 36 (not the 8/7 rule's 37)
     input_config=InputConfig(modality="rgb", in_chans=3, num_frames=8, stride=2, size=32, frame_rate=16.0, resize=36),
     lambdas=SYNTHETIC_LAMBDAS,
-    lambdas_source="hand-set, not evolved",
+    lambdas_source=(
+        "hand-set, not evolved: a real search over them (`evovideo evolve -c recipes/evolve/demo_synthetic.yaml`, "
+        "16 candidates, Zipf fitness on a long-tailed held-out set) picked λ that did no better at full length "
+        "over 3 pretraining seeds (mean 5-shot 30.4 vs 29.1, 95% CIs ±20-23 points: at 450 steps one seed in "
+        "three stays at chance for either), so the recipe does not pin them (BENCHMARKS.md#evolution)"
+    ),
     results=tuple(
         EvalResult("video-classification",
                    "evovideo synthetic, evaluation seed stream, seed 0 (10 motion classes, 20 clips each)",
