@@ -55,7 +55,7 @@ def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, co
         "initial": header.get("initial"),
         "final_scores": [{"id": r["id"], "steps": r.get("steps"), "score": r["score"],
                           "knn_accuracy": r.get("metrics", {}).get("knn_accuracy")} for r in final],
-        "validity": fitness_validity(records),
+        "validity": {f"{group}, vs kNN accuracy on the fitness set": v for group, v in fitness_validity(records).items()},
     }
 
 
@@ -74,7 +74,7 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"best {best['id']} at {best['steps']} steps (score {best['score']:.4f}):"]
     lines += [f"  {name:<36} {value:.3f}" for name, value in best["lambdas"].items()]
     for group, v in (summary.get("validity") or {}).items():
-        lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']}) vs kNN accuracy")
+        lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']})")
     lines.append(f"reproduce: {summary['command']}")
     if summary.get("decision"):  # added when a run's result is packaged: what the recipes did with it
         lines.append(summary["decision"])
