@@ -6,10 +6,10 @@ Stages (each timed and reported):
   decode    read every file back through the same decoder real datasets use
   pretrain  a short ELo pretraining of the tiny student (recipes/pretrain/demo_synthetic.yaml) on
             *other* synthetic clips, never the ones evaluated; the student is saved (safetensors)
-  evolve    the search whose λ the pretraining recipe pins (recipes/evolve/demo_synthetic.yaml: 16
-            candidates, Zipf fitness; ~25 min on 2 cores, so its packaged result is shown, with the
-            command that reproduces it); --evolve-generations N also runs a tiny evolution (2
-            candidates x 5 steps) that shows the loop, its results file and plots
+  evolve    the real search over the pretraining recipe's λ (recipes/evolve/demo_synthetic.yaml: 16
+            candidates, Zipf fitness; 34 min on 2 cores, so its packaged result is shown, with the
+            command that reproduces it and whether the recipe pins its pick); --evolve-generations N
+            also runs a tiny evolution (2 candidates x 5 steps) that shows the loop, its files and plots
   evaluate  features of the written files (the real loader, the student's preprocessing) for
             (a) the randomly initialised student and (b) the pretrained one: 5-way 1/5-shot
             episodes (prototypes, logistic regression; mean ± 95% CI), kNN and a linear probe on
@@ -38,7 +38,7 @@ from evovideo.data.synthetic import SyntheticVideos, write_ucf101_layout
 
 DEMO_RECIPE = "pretrain/demo_synthetic.yaml"
 EVOLVE_RECIPE = "evolve/demo_synthetic.yaml"
-PINNED_SEARCH = "evolve/demo_synthetic.summary.json"  # the search behind the demo recipe's λ
+PINNED_SEARCH = "evolve/demo_synthetic.summary.json"  # packaged result of the search over the demo recipe's λ
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,7 +125,7 @@ def pretrain(recipe: Path, steps: int | None, out: Path, seed: int):
 
 
 def pinned_search() -> str:
-    """The packaged summary of the search whose λ the demo recipe pins, for the terminal."""
+    """The packaged summary of the real search over the demo recipe's λ, for the terminal."""
     import json
 
     from evovideo.evolution.summary import format_summary
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         note.append(f"{len(videos)} clips, {sum(v.num_frames for v in videos)} frames, "
                     f"audio track in {sum(v.audio is not None for v in videos)}/{len(videos)}")
     with report.stage("evolve") as note:
-        print(f"\nthe search behind the pretraining recipe's λ ({find_recipe(PINNED_SEARCH).name}):\n{pinned_search()}\n")
+        print(f"\nthe real search over the pretraining recipe's λ ({find_recipe(PINNED_SEARCH).name}):\n{pinned_search()}\n")
         note.append("the packaged result of the real search (above)")
         if args.evolve_generations > 0:
             evo_out = evolve(args.evolve_generations, out, args.seed)

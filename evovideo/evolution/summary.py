@@ -1,7 +1,8 @@
 """What a finished search found, in one small JSON: the provenance a pinned recipe cites.
 
 ``evovideo evolve`` writes ``<out>/summary.json`` at the end of every run: the command and its
-settings (seed, fitness, budget, halving), every candidate's final score (and kNN accuracy when the
+settings (seed, fitness, budget, halving), the wall time of that invocation (a continued run counts
+only its own part), every candidate's final score (and kNN accuracy when the
 fitness set is labelled), the best candidate and its λ, and the fitness validity per rung.  A copy
 of a run's summary is packaged beside its evolve recipe (``recipes/evolve/demo_synthetic.summary.json``,
 with ``benchmark``: the full-length comparison of its pick, and ``decision``: whether the pretrain recipe
