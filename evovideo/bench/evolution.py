@@ -59,11 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def best_of(path: str | Path) -> dict[str, Any]:
     """The best candidate of a results file, ranked as the search ranks (most steps, then score)."""
+    from evovideo.evolution.results import read_results
     from evovideo.evolution.summary import best_record
 
-    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     try:
-        return best_record(rows[1:])
+        return best_record(read_results(path)[1])
     except ValueError:
         raise ValueError(f"{path} has no finished candidate with a finite score") from None
 
@@ -71,7 +71,9 @@ def best_of(path: str | Path) -> dict[str, Any]:
 def results_space(path: str | Path) -> dict[str, list[str]]:
     """The λ names of a results file by group (``{tasks, distill}``), from its header (files written
     before the header recorded them: none; their names must then be terms of the recipe)."""
-    return json.loads(Path(path).read_text().split("\n", 1)[0]).get("space") or {}
+    from evovideo.evolution.results import read_results
+
+    return read_results(path)[0].get("space") or {}
 
 
 def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list[str]]) -> dict[str, dict[str, float]]:

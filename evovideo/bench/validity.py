@@ -82,8 +82,9 @@ def extra_students(folders: list[str]) -> list[tuple[str, str, Path]]:
 
 def run_scores(run: Path) -> dict[tuple[str, int], float]:
     """(id, steps) -> the fitness score the run selected with."""
-    lines = Path(run, "results.jsonl").read_text().splitlines()[1:]
-    return {(r["id"], r["steps"]): r["score"] for r in map(json.loads, filter(str.strip, lines))}
+    from evovideo.evolution.results import read_results
+
+    return {(r["id"], r["steps"]): r["score"] for r in read_results(Path(run, "results.jsonl"))[1]}
 
 
 def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         note.append(f"{len(videos)} clips, {sum(v.num_frames for v in videos)} frames, "
                     f"audio track in {sum(v.audio is not None for v in videos)}/{len(videos)}")
     with report.stage("evolve") as note:
-        print(f"\nthe real search over the pretraining recipe's λ ({find_recipe(PINNED_SEARCH).name}):\n{pinned_search()}\n")
+        print(f"\nthe real search over the pretraining recipe's λ ({Path(PINNED_SEARCH).name}):\n{pinned_search()}\n")
         note.append("the packaged result of the real search (above)")
         if args.evolve_generations > 0:
             evo_out = evolve(args.evolve_generations, out, args.seed)

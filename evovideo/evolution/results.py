@@ -99,3 +99,11 @@ class ResultsFile:
     def _write(self) -> None:
         data = ("\n".join(self._lines) + "\n").encode()
         atomic_write(self.path, lambda f: f.write(data))
+
+
+def read_results(path: str | os.PathLike) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header, candidate records) of a results file, read only (for reports and benchmarks)."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    if not rows:
+        raise ValueError(f"{path} is empty: not the results.jsonl of an evolution")
+    return rows[0], rows[1:]

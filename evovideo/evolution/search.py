@@ -37,6 +37,13 @@ class Candidate:
     mutations: tuple[str, ...] = ()
 
 
+def rank_key(steps: int, score: float, generation: int, index: int) -> tuple:
+    """How the search ranks scored candidates (lowest first): those scored after more steps before
+    those stopped early (a stopped candidate lost to the survivors at the rung where it stopped),
+    then by score, then in proposal order."""
+    return (-steps, score, generation, index)
+
+
 @dataclass
 class Told:
     candidate: Candidate
@@ -46,9 +53,7 @@ class Told:
 
     @property
     def rank_key(self) -> tuple:
-        """Candidates scored after more steps rank before those stopped early (a stopped candidate
-        lost to the survivors at the rung where it stopped), then by score."""
-        return (-self.steps, self.score, self.candidate.generation, self.candidate.index)
+        return rank_key(self.steps, self.score, self.candidate.generation, self.candidate.index)
 
 
 class TournamentSearch:

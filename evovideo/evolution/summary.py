@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from evovideo.evolution.search import rank_key
 from evovideo.evolution.validity import fitness_validity
 
 
@@ -30,7 +31,7 @@ def best_record(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     final = [r for r in _final(records) if math.isfinite(r["score"])]
     if not final:
         raise ValueError("no finished candidate with a finite score")
-    return min(final, key=lambda r: (-r.get("steps", 0), r["score"], r["generation"], r["index"]))
+    return min(final, key=lambda r: rank_key(r.get("steps", 0), r["score"], r["generation"], r["index"]))
 
 
 def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, command: str,
