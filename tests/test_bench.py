@@ -75,3 +75,21 @@ def test_bench_tasks_draws_fresh_training_clips_every_epoch():
     common = a.keys() & b.keys()  # the same videos in both epochs (the last partial batch is dropped)
     assert len(common) >= len(a) // 2
     assert sum(not torch.equal(a[i], b[i]) for i in common) >= len(common) // 2  # at other windows
+
+
+def test_event_clips_are_seeded_per_clip_and_their_shifted_audio_differs():
+    """Clip i comes from (seed, start + i) alone, so the fresh training stream never repeats a clip
+    and a batch can be made on its own; the shifted window is other audio, the rest is the clip's."""
+    import torch
+
+    from evovideo.bench.probe_clips import batches, event_clips, event_stream
+
+    six = event_clips(6, seed=3)
+    tail = event_clips(2, seed=3, start=4)
+    assert all(torch.equal(six[k][4:], tail[k]) for k in six)
+    assert six["rgb"].shape == (6, 3, 8, 32, 32) and six["audio"].shape == six["audio_shifted"].shape
+    assert six["has_audio"].all()
+    assert all((six["audio"][i] - six["audio_shifted"][i]).abs().mean() > 0.01 for i in range(6))
+    first = next(event_stream(3, 2))
+    assert torch.equal(first["rgb"], six["rgb"][:2])
+    assert [b["rgb"].shape[0] for b in batches(six, 4)] == [4, 2]

@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +99,9 @@ def example_batch(keys, data: dict, batch_size: int, device: str) -> dict[str, t
 def build_module(model: dict, device: str, bf16: bool):
     from evovideo.lightning.pretrain import PretrainModule
 
-    with torch.device(device) if device == "meta" else contextlib.nullcontext():
+    with torch.device(device) if device == "meta" else contextlib.nullcontext(), warnings.catch_warnings():
+        # a teacher's weights loaded into meta parameters are dropped, as meant (shapes only)
+        warnings.filterwarnings("ignore", message=".*copying from a non-meta parameter")
         module = PretrainModule(**model)
     module = module.to(device)
     if bf16 and device == "meta":
@@ -184,8 +188,16 @@ def largest_batch(row: dict[str, float], gpu_bytes: float) -> int:
     return max(0, math.floor(free / per_clip)) if per_clip > 0 else 0
 
 
-def term_models(model: dict) -> dict[str, dict]:
-    """One recipe per active term (λ = 1), keeping the towers and checkpointing it can use."""
+def term_models(model: dict, teacher_dir: str | Path | None = None) -> dict[str, dict]:
+    """One recipe per active term (λ = 1), keeping the towers and checkpointing it can use.
+
+    A distillation term alone reads a tower that no active term trains, which ``PretrainModule``
+    refuses unless the tower is a pretrained teacher, as it would be in a real run of that term: each
+    such tower is saved at random init under ``teacher_dir`` and given as ``teachers`` (a frozen
+    teacher keeps the same bytes for backward whatever its weights)."""
+    from evovideo.hub import save_pretrained
+    from evovideo.lightning.pretrain import load_tower
+
     out = {}
     for field in ("tasks", "distill"):
         for key, w in (model.get(field) or {}).items():
@@ -193,6 +205,14 @@ def term_models(model: dict) -> dict[str, dict]:
                 continue
             m = {**model, "tasks": {}, "distill": {}, field: {key: 1.0}}
             m["task_args"] = {k: v for k, v in (model.get("task_args") or {}).items() if k == key}
+            if field == "distill":
+                if teacher_dir is None:
+                    raise ValueError(f"distill['{key}'] alone needs a teacher: pass teacher_dir")
+                tower = key.split(":")[0]
+                folder = Path(teacher_dir, tower)
+                if not folder.exists():
+                    save_pretrained(load_tower(tower, model["towers"][tower], None), folder)
+                m["teachers"] = {tower: f"local-dir:{folder}"}
             out[key] = m
     return out
 
@@ -206,9 +226,10 @@ def run(args: argparse.Namespace) -> int:
     gpu = args.gpu_memory_gb * 2**30
     rows = {"full step": measure(model, data, args.device, bf16, tuple(args.batch_sizes))}
     if not args.no_terms:
-        for key, m in term_models(model).items():
-            m["checkpointing"] = [e for e in (m.get("checkpointing") or []) if e in _encoders(m)]
-            rows[key] = measure(m, data, args.device, bf16, tuple(args.batch_sizes))
+        with tempfile.TemporaryDirectory(prefix="evovideo-memory-") as teachers:
+            for key, m in term_models(model, teachers).items():
+                m["checkpointing"] = [e for e in (m.get("checkpointing") or []) if e in _encoders(m)]
+                rows[key] = measure(m, data, args.device, bf16, tuple(args.batch_sizes))
     what = "peak allocated" if args.device == "cuda" else "saved for backward"
     print(f"memory per clip ({what}), device {args.device}, precision {args.precision}, student {model['student']}, "
           f"{data.get('num_frames')} x {data.get('size')} px, checkpointing {model.get('checkpointing') or 'off'}")

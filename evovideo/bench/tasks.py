@@ -10,7 +10,9 @@ held-out clips (the val split: other videos, other groups):
                                        the mean, 0, of the standardised target (transfer)
   temporal order, arrow of time,       accuracy on positives + negatives (balanced) vs 50%
   temporal alignment                   (the synthetic set has no arrow of time by construction, so the
-                                       arrow is also measured on decelerating clips: evovideo.bench.arrow)
+                                       arrow is also measured on decelerating clips; alignment also on
+                                       clips whose sounds follow visible flashes:
+                                       evovideo.bench.probe_clips)
   cross-modal embedding                top-1 retrieval among all held-out clips vs 1 / N
   distillation                         L2 of the projected student map to the tower's vs the
                                        held-out mean of the tower's map; the tower is a frozen
@@ -23,7 +25,8 @@ clips, 30 epochs in 300 steps) rgb->flow transfer reached L2 0.74 on training cl
 out, temporal order AUC 0.62 on training clips and 0.50 held out, and at 64 videos per class the
 cross-modal embedding (triplet loss 0.005) and temporal alignment (loss 0.000) still memorised
 their fixed clips: memorised, not learned.  (The arrow-of-time check on decelerating clips,
-``evovideo.bench.arrow``, still cycles its generated clips.)
+``evovideo.bench.probe_clips``, still cycles its generated clips; the alignment check on event
+clips draws fresh ones every step.)
 The task randomness (temporal-order tuples) is drawn afresh every step (``PretrainModule.step_generator``
 counts the plain loop's steps; before, every step drew the same tuples, which the head memorised).
 
@@ -54,6 +57,7 @@ TERMS = {  # term -> (towers, extra tasks, distill); the tasks are measured on t
     "rgb/arrow_of_time (decelerating clips)": ({}, {}, {}),
     "flow-rgb/cross_modal_embedding": ({"flow": "test_flow"}, {}, {}),
     "audio-rgb/temporal_alignment": ({"audio": "test_audio"}, {}, {}),
+    "audio-rgb/temporal_alignment (event clips)": ({"audio": "test_audio"}, {}, {}),
     "flow:layer3": ({"flow": "test_flow"}, {}, {"flow:layer3": 1.0}),
 }
 
@@ -214,9 +218,8 @@ def evaluate(module, term: str, batches) -> tuple[str, float, float]:
         for b in batches:
             if name == "TemporalAlignment":
                 a, bm = task.modalities
-                fb = module.run_towers(b)[bm].pooled
-                logits = task.logits(module.encoders[a], b[a], b[f"{a}_shifted"], fb)
-                keep = torch.as_tensor(b.get("has_audio", torch.ones(fb.shape[0], dtype=torch.bool)), dtype=torch.bool)
+                logits = task.logits(module.encoders[a], b[a], b[f"{a}_shifted"], module.run_towers(b)[bm].taps)
+                keep = torch.as_tensor(b.get("has_audio", torch.ones(b[bm].shape[0], dtype=torch.bool)), dtype=torch.bool)
                 keep = torch.cat([keep, keep])
             else:
                 (m,) = task.modalities
@@ -269,11 +272,16 @@ def run(args: argparse.Namespace) -> int:
         dm, held_out = data_for(term)
         for seed in args.seeds:
             data = (train_stream(dm), held_out)
-            if "decelerating" in term:
-                from evovideo.bench.arrow import batches, decelerating_clips
+            if "(" in term:  # clips made for the term (evovideo.bench.probe_clips)
+                from evovideo.bench import probe_clips
 
-                data = (itertools.cycle(batches(decelerating_clips(n_train, seed=1), args.batch_size)),
-                        batches(decelerating_clips(n_held, seed=2), args.batch_size))
+                if "decelerating" in term:  # fixed clips, cycled
+                    data = (itertools.cycle(probe_clips.batches(probe_clips.decelerating_clips(n_train, seed=1),
+                                                                args.batch_size)),
+                            probe_clips.batches(probe_clips.decelerating_clips(n_held, seed=2), args.batch_size))
+                else:  # fresh clips every step
+                    data = (probe_clips.event_stream(1, args.batch_size),
+                            probe_clips.batches(probe_clips.event_clips(n_held, seed=2), args.batch_size))
             t = time.perf_counter()
             teachers = None
             if ":" in term:  # distillation needs a trained tower: a frozen teacher, trained first

@@ -63,3 +63,16 @@ def test_bf16_autocast_keeps_less_per_clip():
 def test_unknown_checkpointing_encoder_is_refused():
     with pytest.raises(RecipeError, match="checkpointing: no 'gray' encoder"):
         PretrainModule(**MODEL, checkpointing=["gray"])
+
+
+def test_every_term_alone_builds_distillation_with_a_teacher(tmp_path):
+    """`evovideo bench memory` measures each term alone: a distillation term alone reads a tower no
+    active term trains, which PretrainModule refuses (random teacher), so the bench stopped at the
+    paper recipe's first distillation row; as in a real run, the tower is now a frozen teacher."""
+    from evovideo.bench.memory import term_models
+
+    models = term_models(MODEL, tmp_path)
+    assert set(models) == {*MODEL["tasks"], *MODEL["distill"]}
+    assert models["flow:layer3"]["teachers"] == {"flow": f"local-dir:{tmp_path / 'flow'}"}
+    row = measure(models["flow:layer3"], data=DATA, device="meta", bf16=False, batch_sizes=(2, 3))
+    assert row["per_clip"] > 0

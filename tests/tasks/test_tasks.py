@@ -131,6 +131,10 @@ class _Spy(torch.nn.Module):
         self.calls.append(x.detach().clone())
         return self.encoder.forward_features(x)
 
+    def forward_intermediates(self, x, layers=None):
+        self.calls.append(x.detach().clone())
+        return self.encoder.forward_intermediates(x, layers)
+
     def pool(self, fmap):
         return self.encoder.pool(fmap)
 
@@ -146,10 +150,11 @@ def test_time_tasks_see_positives_and_negatives_in_one_batchnorm_batch(key, enco
     batch["has_audio"] = torch.ones(B, dtype=torch.bool)
     m = spec.modalities[0]
     spy = _Spy(encoders[m])
-    features = {}
+    features, taps = {}, TASKS.get(spec.task).taps(spec.modalities, {})
     for mod in spec.modalities:
         fmap = encoders[mod].forward_features(batch[mod])
-        features[mod] = Features(fmap=fmap, pooled=encoders[mod].pool(fmap))
+        tapped = encoders[mod].forward_intermediates(batch[mod], taps[mod]) if taps.get(mod) else {}
+        features[mod] = Features(fmap=fmap, pooled=encoders[mod].pool(fmap), taps=tapped)
     task(TaskInputs(batch, features, {**dict(encoders.items()), m: spy}, torch.Generator().manual_seed(0)))
     assert len(spy.calls) == 1 and spy.calls[0].shape[0] == 2 * B, "one forward over 2B clips"
     both = spy.calls[0]
