@@ -58,14 +58,14 @@ def feature_sets(k: int, per_class: int, dim: int, seed: int) -> dict:
 
 
 def fitnesses(k: int) -> dict:
-    """{row name: fitness}: every registered fitness at its defaults (k clusters for Zipf), plus
+    """{row name: fitness}: every registered fitness at its defaults (k clusters for the clustering ones), plus
     the Zipf variants."""
     from evovideo.evolution import FITNESS
     from evovideo.evolution.zipf import PAPER
 
     out = {}
     for name in FITNESS.list():
-        out[name] = FITNESS.create(name, k=k) if name == "zipf" else FITNESS.create(name)
+        out[name] = FITNESS.create(name, k=k) if name in ("zipf", "gap") else FITNESS.create(name)
     out["zipf, s=0 (matched to a balanced set)"] = FITNESS.create("zipf", k=k, s=0.0)
     out["zipf KL alone (no guard)"] = FITNESS.create("zipf", k=k, guard=False)
     out["zipf paper (tau=1, raw, no guard)"] = FITNESS.create("zipf", k=k, **PAPER)

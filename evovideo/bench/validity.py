@@ -7,7 +7,7 @@ reached), the features of ``--videos-per-class`` clips per class rendered with `
 
   labelled   5-way 5-shot prototype accuracy (``--episodes`` episodes) and leave-one-out kNN accuracy,
              both on the balanced set; never seen by any fitness
-  fitness    each variant of ``VARIANTS`` on the long-tailed subset (class c keeps its first
+  fitness    each variant of :func:`variants` (and the shipped score's parts, ``COMPONENTS``) on the long-tailed subset (class c keeps its first
              ``round(m (c + 1) ** -s)`` clips, s = ``--long-tail``; prior exponent s) and on the
              balanced set (prior exponent 0, matched), ``--restarts`` k-means seeds averaged
 
@@ -57,7 +57,14 @@ def variants(k: int, restarts: int) -> dict[str, Any]:
         "zipf, k = 2x": zipf(k=2 * k),
         "zipf, KL alone (no guard)": zipf(guard=False),
         "zipf, paper (tau=1, raw, no guard)": zipf(**PAPER),
+        "zipf, raw features (not L2-normalised)": zipf(normalize=False),
+        "gap (explained variance over a same-spectrum null)": lambda s: FITNESS.create("gap", k=k, restarts=restarts),
     }
+
+
+# Parts of the shipped score (its guard), correlated on their own: which part carries the ranking.
+# Stored negated, so that lower is better as for every fitness.
+COMPONENTS = {"guard g alone (explained x spread)": "structure", "explained variance alone": "explained"}
 
 
 def students(run: Path) -> list[tuple[str, int, Path]]:
@@ -111,7 +118,13 @@ def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                                     classifiers=("prototypes",))
         row = {"id": cid, "steps": steps, "run_score": in_run.get((cid, steps)),
                "fewshot5": shot5.summary["prototypes"].mean, "knn": 100 * knn_accuracy(fs.features, fs.labels),
-               "fitness": {name: {s: make(sv)(x).score for s, (x, sv) in sets.items()} for name, make in fits.items()}}
+               "fitness": {}}
+        for name, make in fits.items():
+            results = {s: make(sv)(x) for s, (x, sv) in sets.items()}
+            row["fitness"][name] = {s: r.score for s, r in results.items()}
+            if name == "zipf (guarded, default)":
+                for part, metric in COMPONENTS.items():
+                    row["fitness"][part] = {s: -r.metrics[metric] for s, r in results.items()}
         rows.append(row)
         print(f"{cid} ({steps}): 5-shot {row['fewshot5']:.1f}  kNN {row['knn']:.1f}  "
               + "  ".join(f"{s} {row['fitness']['zipf (guarded, default)'][s]:.3f}" for s in SETS), flush=True)

@@ -36,6 +36,10 @@ def test_bench_validity_rescores_every_candidate_on_both_sets(tmp_path, capsys):
     assert ("the run's own score", "its fitness set") in kinds
     assert {("zipf (guarded, default)", s) for s in ("long-tailed", "balanced")} <= kinds
     assert all(c["n"] == 4 for c in out["correlations"])
+    # the shipped score's parts are correlated on their own, negated (lower is better): g in [0, 1]
+    guard = [c["fitness"]["guard g alone (explained x spread)"] for c in out["candidates"]]
+    assert all(-1 <= g[s] <= 0 for g in guard for s in ("long-tailed", "balanced"))
+    assert ("explained variance alone", "balanced") in kinds
     assert (run / "plots" / "validity.png").stat().st_size > 0
     assert "| 3 steps | zipf (guarded, default) | long-tailed |" in capsys.readouterr().out
     # students from elsewhere (full-length runs) join the last rung in "all students"
