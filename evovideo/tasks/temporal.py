@@ -205,9 +205,11 @@ class TemporalAlignment(Task):
     (``tap_a`` / ``tap_b``, defaults ``ALIGNMENT_TAPS``), plus those of every later layer that keeps
     a time axis (:func:`timed_layers`), so the whole tower learns from the task (a distillation
     term reading the audio tower's last layer then reads trained features, and no parameter is left
-    without a gradient).  ``s2`` starts at 0: summing random deep courses from the first step slowed
-    learning (54-57% vs 79% held out after 200 steps on event clips; Adam moves zero-initialised
-    projections at full speed, a gate of one scalar does not).  It is the correlation of what each
+    without a gradient).  ``s2`` starts at 0, so the head starts as the first taps' alone.  Measured
+    on event clips: after 200 steps on 800 fixed clips the first taps alone reached 79% held out and
+    every design with the deep layers 54-57% (summed from step 0, zero-initialised, or gated); after
+    1,000 steps on fresh clips the gated design reached 92.5 / 94.2% (seeds 0 / 1), the first taps
+    alone 90.6 / 92.5%: slower to start, as good once learned.  It is the correlation of what each
     stream does when; SyncNet compares per-window embeddings in the same spirit.  Before, an MLP
     read the *pooled* last maps: the tiny student's last map has one time step, a global average
     over time keeps little of when, and the task stayed at chance (50.8% at 1,000 steps on the
