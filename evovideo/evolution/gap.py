@@ -21,10 +21,10 @@ clustering ranked the students at Spearman rho +0.71 with 5-shot accuracy on the
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from evovideo.evolution.fitness import FITNESS, FitnessResult
-from evovideo.evolution.kmeans import DUPLICATE_TOL, check_precision, kmeans, row_norms_sq
+from evovideo.evolution.kmeans import check_precision, kmeans, row_norms_sq
+from evovideo.evolution.zipf import centred_features
 
 
 def explained_variance(x: torch.Tensor, k: int, seed: int = 0, iters: int = 20, precision: str = "float32") -> float:
@@ -51,12 +51,8 @@ def cluster_gap(features: torch.Tensor, k: int = 10, seed: int = 0, iters: int =
     if features.ndim != 2 or features.shape[0] < k:
         raise ValueError(f"cluster gap with k={k} needs features (N >= k, D), got {tuple(features.shape)}; "
                          "lower k or score more clips")
-    x = features.detach().float()
-    if normalize:
-        x = F.normalize(x, dim=1)
-    scale = float(row_norms_sq(x).mean())
-    x64 = x.double() - x.double().mean(0)
-    if float(row_norms_sq(x64).sum()) <= DUPLICATE_TOL * scale * x.shape[0]:
+    x64, _, collapsed = centred_features(features, normalize)
+    if collapsed:
         return {"gap": -1.0, "explained": 0.0, "explained_null": 1.0, "collapsed": True}
     explained = explained_variance(x64, k, seed, iters, precision)
     null = spectrum_null(x64, torch.Generator().manual_seed(seed))

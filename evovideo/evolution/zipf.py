@@ -158,6 +158,18 @@ def effective_rank(points: torch.Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+def centred_features(features: torch.Tensor, normalize: bool = True) -> tuple[torch.Tensor, float, bool]:
+    """(N, D) features -> (centred float64 features, mean |x|^2 before centring, collapsed): L2-normalised
+    first if ``normalize``; collapsed when the spread is below float32 noise (``DUPLICATE_TOL``)."""
+    x = features.detach().float()
+    if normalize:
+        x = F.normalize(x, dim=1)
+    scale = float(row_norms_sq(x).mean())  # mean |x|^2 before centring: the float32 noise reference
+    x64 = x.double()
+    x64 = x64 - x64.mean(0)
+    return x64, scale, float(row_norms_sq(x64).sum()) <= DUPLICATE_TOL * scale * x.shape[0]
+
+
 def zipf_fitness(
     features: torch.Tensor,
     k: int = 100,
@@ -184,16 +196,10 @@ def zipf_fitness(
         )
     if temperature is not None and temperature <= 0:
         raise ValueError(f"temperature must be > 0 (or None for automatic), got {temperature}")
-    x = features.detach().float()
-    if normalize:
-        x = F.normalize(x, dim=1)
-    scale = float(row_norms_sq(x).mean())  # mean |x|^2 before centring: the float32 noise reference
-    x64 = x.double()
-    x64 = x64 - x64.mean(0)
+    x64, scale, collapsed = centred_features(features, normalize)
     x = x64.float()  # centred: k-means, distances and the soft assignment do not change
     worst = worst_kl(k, s)
-    total = float(row_norms_sq(x64).sum())
-    if total <= DUPLICATE_TOL * scale * x.shape[0]:  # no spread above float32 noise: collapsed
+    if collapsed:
         masses = torch.zeros(k, dtype=torch.float64)
         masses[0] = 1.0
         return ZipfScore(score=worst, kl=worst, masses=masses, prior=zipf_prior(k, s), inertia=0.0,
