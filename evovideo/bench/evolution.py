@@ -137,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
         print(format_table(results, shots))
+        print(format_reliability(seed_reliability(results, f"{max(shots)}-shot")))
         return 0
     import torch
 
@@ -189,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, indent=2))
     print("\n" + format_table(results, args.shot))
+    print(format_reliability(seed_reliability(results, f"{max(args.shot)}-shot")))
     print(f"results: {out / 'results.json'}")
     return 0
 
@@ -201,6 +203,51 @@ def summarise(runs: list[dict], key: str) -> tuple[float, float, str]:
     m = sum(vals) / len(vals)
     sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
     return m, t95(len(vals)) * sd / math.sqrt(len(vals)), f"{len(vals)} seeds"
+
+
+def seed_reliability(results: dict, key: str = "5-shot") -> dict[str, Any] | None:
+    """How well does one pretraining seed rank the arms' λ?  Two-way decomposition of ``key`` over
+    arm × seed (a crossed design: every arm trains every seed), on the arms that ran every common seed.
+
+    ``lambda`` is the variance of the arms' true means (the λ effect, ANOVA estimate), ``interaction``
+    the λ × seed mean square (what common random numbers cannot cancel: a seed good for one λ and bad
+    for another).  ``reliability[n]`` = lambda / (lambda + interaction / n): the share of the variance of
+    an n-seed score that is λ, i.e. how well a search scoring each candidate on n seeds ranks λ.
+    ``pairs_agree``: of every pair of arms, the share of seeds that order them as their mean does.
+    None with fewer than 2 arms or 2 common seeds."""
+    runs = {name: {r["seed"]: r[key]["mean"] for r in arm["runs"] if key in r} for name, arm in results["arms"].items()}
+    runs = {n: r for n, r in runs.items() if r}
+    seeds = sorted(set.intersection(*(set(r) for r in runs.values()))) if runs else []
+    if len(runs) < 2 or len(seeds) < 2:
+        return None
+    x = [[r[s] for s in seeds] for r in runs.values()]
+    na, ns = len(x), len(seeds)
+    grand = sum(map(sum, x)) / (na * ns)
+    arm_mean = [sum(row) / ns for row in x]
+    seed_mean = [sum(row[j] for row in x) / na for j in range(ns)]
+    ss_arm = ns * sum((m - grand) ** 2 for m in arm_mean)
+    ss_seed = na * sum((m - grand) ** 2 for m in seed_mean)
+    ss_int = sum((x[i][j] - arm_mean[i] - seed_mean[j] + grand) ** 2 for i in range(na) for j in range(ns))
+    ms_arm, ms_int = ss_arm / (na - 1), ss_int / ((na - 1) * (ns - 1))
+    var_lambda = max(0.0, (ms_arm - ms_int) / ns)
+    total = ss_arm + ss_seed + ss_int
+    agree = [(x[i][s] - x[j][s]) * (arm_mean[i] - arm_mean[j]) > 0
+             for i in range(na) for j in range(i + 1, na) if arm_mean[i] != arm_mean[j] for s in range(ns)]
+    return {"key": key, "arms": na, "seeds": seeds, "lambda": var_lambda, "interaction": ms_int,
+            "share": {"lambda": ss_arm / total, "seed": ss_seed / total, "interaction": ss_int / total} if total else None,
+            "reliability": {n: (var_lambda / (var_lambda + ms_int / n) if var_lambda + ms_int > 0 else float("nan"))
+                            for n in (1, 2, 3, 5)},
+            "pairs_agree": sum(agree) / len(agree) if agree else float("nan")}
+
+
+def format_reliability(rel: dict[str, Any] | None) -> str:
+    if rel is None:
+        return ""
+    r = rel["reliability"]
+    return (f"seed reliability ({rel['key']}, {rel['arms']} arms x seeds {rel['seeds']}): variance of the λ effect "
+            f"{rel['lambda']:.1f}, λ x seed {rel['interaction']:.1f}; a search scoring each candidate on 1 / 2 / 3 / 5 "
+            f"seeds ranks λ with reliability {r[1]:.2f} / {r[2]:.2f} / {r[3]:.2f} / {r[5]:.2f}; one seed orders "
+            f"{100 * rel['pairs_agree']:.0f}% of arm pairs as their means do")
 
 
 def format_table(results: dict, shots: list[int]) -> str:

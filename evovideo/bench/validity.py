@@ -68,12 +68,17 @@ COMPONENTS = {"guard g alone (explained x spread)": "structure", "explained vari
 
 
 def students(run: Path) -> list[tuple[str, int, Path]]:
-    """(candidate id, steps, student folder) of every rung of every candidate of a run."""
+    """(candidate id, steps, student folder) of every rung of every candidate of a run; a search with
+    several training seeds per candidate (``candidate_seeds``) gives one student per seed, ``<id>/seed<s>``."""
     out = []
     for rung in sorted(Path(run, "candidates").glob("*/steps*")):
-        found = sorted(rung.glob("**/student"))  # Lightning's logs/version_N/student
-        if found and rung.name[5:].isdigit():
-            out.append((rung.parent.name, int(rung.name[5:]), found[-1]))
+        if not rung.name[5:].isdigit():
+            continue
+        for sub in sorted(p for p in rung.glob("seed*") if p.is_dir()) or [rung]:
+            found = sorted(sub.glob("**/student"))  # Lightning's logs/version_N/student
+            if found:
+                cid = rung.parent.name if sub == rung else f"{rung.parent.name}/{sub.name}"
+                out.append((cid, int(rung.name[5:]), found[-1]))
     return out
 
 
@@ -116,7 +121,7 @@ def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         sets = {"long-tailed": (fs.features[tail], args.long_tail), "balanced": (fs.features, 0.0)}
         (shot5,) = evaluate_fewshot(fs.features, fs.labels, way=5, shots=(5,), query=args.query, episodes=args.episodes, seed=0,
                                     classifiers=("prototypes",))
-        row = {"id": cid, "steps": steps, "run_score": in_run.get((cid, steps)),
+        row = {"id": cid, "steps": steps, "run_score": in_run.get((cid.split("/")[0], steps)),  # a seed: its candidate's
                "fewshot5": shot5.summary["prototypes"].mean, "knn": 100 * knn_accuracy(fs.features, fs.labels),
                "fitness": {}}
         for name, make in fits.items():

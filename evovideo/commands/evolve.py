@@ -100,13 +100,16 @@ def run(args: argparse.Namespace) -> int:
     fit["data"] = _with_backend(fit["data"], args.backend)
     out = Path(recipe.out)
     rungs, keep = recipe.halving_rungs()
-    halving = {"halving": {"rungs": rungs, "keep": keep}} if rungs else {}
-    header = search_header(search, budget=recipe.budget, **halving, space=groups, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
+    extra = {"halving": {"rungs": rungs, "keep": keep}} if rungs else {}
+    if recipe.candidate_seeds > 1:  # in the header only then: results files of one-seed searches stay valid
+        extra["candidate_seeds"] = recipe.candidate_seeds
+    header = search_header(search, budget=recipe.budget, **extra, space=groups, pretrain=candidate_base, fitness={k: fit[k] for k in ("name", "args")},
                            fitness_data=fit["data"], fitness_fold=fit["fold"])
     results = ResultsFile(out / "results.jsonl", header)
     evaluate = PretrainEvaluator(recipe=candidate_base, budget=recipe.budget, trainer=pretrain_with_lightning,
                                  datamodule=fitness_datamodule, space=groups, fitness=fit["name"], fitness_args=fit["args"],
                                  fitness_data=fit["data"], fitness_fold=fit["fold"], seed=recipe.seed,
+                                 seeds=recipe.candidate_seeds,
                                  workdir=str((out / "candidates").resolve()))
     runner = make_runner(runner_cfg["name"], workers=runner_cfg["workers"], address=runner_cfg["address"],
                          num_cpus=runner_cfg["num_cpus"], gpus_per_candidate=runner_cfg["gpus_per_candidate"])

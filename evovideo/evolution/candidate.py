@@ -15,7 +15,10 @@ and so is ``datamodule(spec)``, which builds the fitness data from its ``{class_
 both are passed in (the Lightning ones live in :mod:`evovideo.lightning.evolve`, above this
 package, which never imports Lightning).  Every
 candidate trains with the same ``seed`` (same initialisation and data order: common random
-numbers), so score differences come from the lambdas, not from the luck of the draw.
+numbers), so a seed that is bad for every λ alike does not reorder them.  A seed can still be good
+for one λ and bad for another (λ × seed interaction; ``evovideo bench evolution`` measures it):
+``seeds=n`` trains each candidate on ``seed .. seed+n-1`` (``<workdir>/<id>[/steps<N>]/seed<s>``)
+and scores it by the mean of their fitnesses (the per-seed scores in ``metrics``).
 
 The evaluator is a plain picklable object: process and Ray workers rebuild the data themselves.
 """
@@ -62,6 +65,25 @@ def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> 
     return getattr(dm, f"{fold}_dataloader")()
 
 
+def mean_result(results: Sequence[FitnessResult], seeds: Sequence[int]) -> FitnessResult:
+    """One candidate's result over training seeds: the mean score (inf if any seed was refused or
+    diverged: a λ that fails on one seed is not a safe pick), each numeric metric's mean, and
+    ``seed_scores`` / ``seed_score_std``."""
+    scores = [r.score for r in results]
+    metrics: dict[str, Any] = {"seed_scores": dict(zip(map(str, seeds), scores))}
+    failed = [r.metrics["error"] for r in results if "error" in r.metrics]
+    if failed or not all(math.isfinite(s) for s in scores):
+        metrics["error"] = failed[0] if failed else "a seed scored inf"
+        return FitnessResult(score=math.inf, metrics=metrics)
+    mean = sum(scores) / len(scores)
+    metrics["seed_score_std"] = math.sqrt(sum((s - mean) ** 2 for s in scores) / max(1, len(scores) - 1))
+    for key in results[0].metrics:
+        vals = [r.metrics.get(key) for r in results]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            metrics[key] = sum(vals) / len(vals)
+    return FitnessResult(score=mean, metrics=metrics)
+
+
 def check_fold(fold: str) -> str:
     if fold not in FOLDS:
         raise ValueError(f"fitness.fold = {fold!r}: must be one of {', '.join(FOLDS)}")
@@ -91,6 +113,7 @@ class PretrainEvaluator:
     fitness_data: dict[str, Any] = field(default_factory=dict)
     fitness_fold: str = "val"
     seed: int = 0
+    seeds: int = 1  # training seeds per candidate (seed, seed+1, ...), fitness averaged
     workdir: str = "runs/evolve/candidates"
     device: str = "auto"  # feature extraction: "auto" = cuda when available, else cpu
     stop_at: int | None = None  # successive halving: score at this step of the budget-step schedule
@@ -106,17 +129,27 @@ class PretrainEvaluator:
         FITNESS.get(self.fitness)  # unknown names fail now, listing the known ones
 
     def __call__(self, candidate: Candidate) -> FitnessResult:
+        if self.seeds == 1:
+            return self._train_and_score(candidate, self.seed, Path(self.workdir) / candidate.id, None)
+        results, seeds = [], range(self.seed, self.seed + self.seeds)
+        for s in seeds:
+            results.append(self._train_and_score(candidate, s, Path(self.workdir) / candidate.id, f"seed{s}"))
+            if not math.isfinite(results[-1].score):  # refused or diverged: inf whatever the other seeds give
+                break
+        return mean_result(results, seeds[:len(results)])
+
+    def _train_and_score(self, candidate: Candidate, seed: int, workdir: Path, sub: str | None) -> FitnessResult:
         from evovideo.tasks.base import RecipeError
 
-        workdir = Path(self.workdir) / candidate.id
         rung = {}
         if self.stop_at is not None or self.resume_at is not None:
-            resume = workdir / f"steps{self.resume_at}" / "stopped.ckpt" if self.resume_at else None
+            resume = workdir / f"steps{self.resume_at}" / (sub or "") / "stopped.ckpt" if self.resume_at else None
             rung = {"stop_at": self.stop_at, "resume_from": resume if resume is not None and resume.is_file() else None}
             workdir = workdir / f"steps{self.stop_at or self.budget}"
+        workdir = workdir / sub if sub else workdir
         try:
             lambdas = nest_lambdas(candidate.lambdas, self.space)
-            student = self.trainer(self.recipe, lambdas, self.budget, self.seed, workdir, **rung)
+            student = self.trainer(self.recipe, lambdas, self.budget, seed, workdir, **rung)
         except RecipeError as err:  # e.g. distillation from a tower no remaining term trains
             log.warning("candidate %s refused: %s", candidate.id, err)
             return FitnessResult(score=math.inf, metrics={"error": f"refused: {err}"})

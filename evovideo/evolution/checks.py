@@ -71,6 +71,8 @@ def check_settings(recipe: Any) -> None:
     check_int(w, "elite", recipe.elite, 0, pop, f"an integer in [0, population={pop}]")
     check_int(w, "budget", recipe.budget, 1, allowed="an integer >= 1 (training steps per candidate)")
     check_int(w, "seed", recipe.seed, 0)
+    check_int(w, "candidate_seeds", recipe.candidate_seeds, 1,
+              allowed="an integer >= 1 (training seeds per candidate, their fitness averaged)")
     if recipe.final_max_steps is not None:
         check_int(w, "final_max_steps", recipe.final_max_steps, 1, allowed="null or an integer >= 1")
     if not isinstance(recipe.pretrain, str) or not recipe.pretrain:

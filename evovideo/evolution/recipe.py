@@ -19,6 +19,8 @@ Fields and defaults (every field is optional except ``pretrain``)::
     halving: null             # successive halving, e.g. {rungs: [0.34, 1.0], keep: 0.5}: every candidate
                               # trains 34% of the budget (on the full schedule), the best half continues
     seed: 0                   # search draws and every candidate's training seed
+    candidate_seeds: 1        # training seeds per candidate (seed, seed+1, ...): its score is their mean
+                              # fitness, so a lucky or unlucky initialisation weighs 1/n
     fitness: {name: zipf, args: {k: 100, s: 1.0}, data: {class_path: ..., init_args: {...}}, fold: val}
     runner: {name: local, workers: 1, address: null, num_cpus: null, gpus_per_candidate: 0}
     out: runs/evolve/<entry>  # results.jsonl, plots/, candidates/
@@ -96,6 +98,7 @@ class EvolveRecipe:
     budget: int = 200
     halving: Optional[Halving] = None
     seed: int = 0
+    candidate_seeds: int = 1
     fitness: Fitness = field(default_factory=lambda: Fitness(**copy.deepcopy(DEFAULT_FITNESS)))
     runner: Runner = field(default_factory=lambda: Runner(**DEFAULT_RUNNER))
     out: str = "runs/evolve/default"

@@ -75,3 +75,27 @@ def test_bench_evolution_merges_parallel_parts_by_arm_and_seed(tmp_path, capsys)
     data["steps"] = 10
     open(bad, "w").write(json.dumps(data))
     assert main(["bench", "evolution", "--merge", parts[0], bad, "--out", str(tmp_path / "x")]) != 0
+
+
+def _arms(table):
+    return {"arms": {name: {"runs": [{"seed": s, "5-shot": {"mean": v, "ci95": 1.0}} for s, v in enumerate(row)]}
+                     for name, row in table.items()}}
+
+
+def test_seed_reliability_separates_lambda_from_seed_luck():
+    from evovideo.bench.evolution import format_reliability, seed_reliability
+
+    # additive: seed 2 is bad for every arm alike, so one seed (common random numbers) ranks λ perfectly
+    additive = seed_reliability(_arms({"a": [40, 42, 30], "b": [30, 32, 20], "c": [20, 22, 10]}))
+    assert additive["interaction"] < 1e-9 and additive["reliability"][1] == pytest.approx(1.0)
+    assert additive["pairs_agree"] == 1.0 and additive["share"]["seed"] > 0.1
+    # pure interaction: each seed favours another arm, the arm means are equal: no seed count ranks λ
+    crossed = seed_reliability(_arms({"a": [40, 20, 30], "b": [30, 40, 20], "c": [20, 30, 40]}))
+    assert crossed["lambda"] == 0.0 and crossed["reliability"][5] == 0.0
+    # in between, more seeds per candidate rank better
+    mixed = seed_reliability(_arms({"a": [44, 38, 30], "b": [30, 36, 26], "c": [21, 22, 20]}))
+    r = mixed["reliability"]
+    assert 0 < r[1] < r[2] < r[3] < r[5] < 1 and "reliability" in format_reliability(mixed)
+    # an arm that ran no seed (refused) is left out; one arm or one seed: nothing to decompose
+    assert seed_reliability(_arms({"a": [40, 30], "b": []})) is None
+    assert seed_reliability(_arms({"a": [40], "b": [30]})) is None
