@@ -98,13 +98,16 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
     for arm, (best, path) in sources.items():
         out[f"{arm} ({best['id']} of {Path(path).parent.name})"] = full(best["lambdas"])
     if "hand" in args.arms:
-        out["hand-set (recipe)"] = full(hand)
+        out[HAND] = full(hand)
     if "uniform" in args.arms:
         out[f"uniform {args.uniform_value:g}"] = {n: args.uniform_value for n in names}
     if "single" in args.arms:
         for n in args.single if args.single else names:
             out[f"only {n}"] = {m: float(m == n) for m in names}
     return out
+
+
+HAND = "hand-set (recipe)"
 
 
 def t95(n: int) -> float:
@@ -250,14 +253,35 @@ def format_reliability(rel: dict[str, Any] | None) -> str:
             f"{100 * rel['pairs_agree']:.0f}% of arm pairs as their means do")
 
 
+def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tuple[float, float, int] | None:
+    """An arm minus the reference arm on the pretraining seeds both ran (the same seed: the same
+    initialisation and data order), mean and 95% CI half-width (t over seeds); None under 2 seeds."""
+    ref = {r["seed"]: r[key]["mean"] for r in reference if key in r}
+    diffs = [r[key]["mean"] - ref[r["seed"]] for r in runs if key in r and r["seed"] in ref]
+    if len(diffs) < 2:
+        return None
+    m = sum(diffs) / len(diffs)
+    sd = math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1))
+    return m, t95(len(diffs)) * sd / math.sqrt(len(diffs)), len(diffs)
+
+
 def format_table(results: dict, shots: list[int]) -> str:
+    """Each arm's mean ± 95% CI over seeds and, when the hand-set arm ran, the paired difference to it
+    on the largest shot (seeds shared: a seed bad for every arm cancels out)."""
     cols = [f"{s}-shot" for s in shots]
-    lines = ["| arm | " + " | ".join(f"5-way {c} % (mean ± 95% CI)" for c in cols) + " | CI over |",
-             "|---|" + "---|" * (len(cols) + 1)]
+    ref = results["arms"].get(HAND, {}).get("runs")
+    paired = f"Δ {cols[-1]} vs hand-set, paired (mean ± 95% CI, seeds)" if ref else None
+    lines = ["| arm | " + " | ".join(f"5-way {c} % (mean ± 95% CI)" for c in cols) + " | CI over |"
+             + (f" {paired} |" if paired else ""),
+             "|---|" + "---|" * (len(cols) + 1 + bool(paired))]
     for name, arm in results["arms"].items():
         if not arm["runs"]:
-            lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |")
+            lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |" + (" |" if paired else ""))
             continue
         cells = [summarise(arm["runs"], c) for c in cols]
-        lines.append(f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]} |")
+        row = f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]} |"
+        if paired:
+            d = None if name == HAND else paired_difference(arm["runs"], ref, cols[-1])
+            row += " |" if d is None else f" {d[0]:+.1f} ± {d[1]:.1f} ({d[2]}) |"
+        lines.append(row)
     return "\n".join(lines)

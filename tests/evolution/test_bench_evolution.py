@@ -99,3 +99,12 @@ def test_seed_reliability_separates_lambda_from_seed_luck():
     # an arm that ran no seed (refused) is left out; one arm or one seed: nothing to decompose
     assert seed_reliability(_arms({"a": [40, 30], "b": []})) is None
     assert seed_reliability(_arms({"a": [40], "b": [30]})) is None
+
+
+def test_table_gives_the_paired_difference_to_the_hand_set_arm():
+    # seed 2 is bad for both arms: unpaired CIs overlap widely, the paired difference is a steady +5
+    table = format_table(_arms({"hand-set (recipe)": [34, 36, 20], "b": [39, 41, 25], "c": [30]}), [5])
+    assert "Δ 5-shot vs hand-set, paired" in table
+    assert "| b | 35.0 ± 21.7 | 3 seeds | +5.0 ± 0.0 (3) |" in table
+    assert "| c | 30.0 ± 1.0 | episodes | |" in table  # one shared seed: no paired CI
+    assert "| hand-set (recipe) | 30.0 ± 21.7 | 3 seeds | |" in table
