@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--tournament", type=int, help="override the recipe's tournament size (at most the population)")
     p("--budget", type=int, help="override the recipe's training steps per candidate")
     p("--seed", type=int, help="override the recipe's seed")
+    p("--candidate-seeds", type=int, help="override the recipe's candidate_seeds (training seeds per candidate)")
     p("--best-recipe", help="where to write the best lambdas as a pretrain recipe")
     p("--no-plots", action="store_true", help="skip the PNG plots")
     add_backend_argument(parser)
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.tasks.lambdas import nest_lambdas
 
     recipe = EvolveRecipe.from_yaml(args.config)
-    overrides = {k: getattr(args, k) for k in ("generations", "population", "tournament", "budget", "seed", "out", "best_recipe")}
+    overrides = {k: getattr(args, k) for k in ("generations", "population", "tournament", "budget", "seed", "candidate_seeds",
+                                               "out", "best_recipe")}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
     runner_cfg = dict(recipe.runner)
     for key, flag in (("name", "runner"), ("workers", "workers"), ("address", "address"),

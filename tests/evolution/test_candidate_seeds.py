@@ -88,6 +88,8 @@ def test_evolve_with_two_seeds_per_candidate_end_to_end(tmp_path, monkeypatch, c
 def test_candidate_seeds_below_one_is_refused(tmp_path, monkeypatch, capsys):
     assert evolve(tmp_path, monkeypatch, candidate_seeds=0) != 0
     assert "candidate_seeds = 0" in capsys.readouterr().err
+    assert evolve(tmp_path, monkeypatch, args=("--candidate-seeds", "-1")) != 0  # the flag goes through the same check
+    assert "candidate_seeds = -1" in capsys.readouterr().err
 
 
 def test_bench_validity_ranks_each_seed_of_a_candidate_as_its_own_student(tmp_path):
