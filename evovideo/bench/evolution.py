@@ -198,14 +198,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def mean_ci(vals: list[float]) -> tuple[float, float]:
+    """Mean and 95% CI half-width (Student t) of two or more values."""
+    m = sum(vals) / len(vals)
+    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+    return m, t95(len(vals)) * sd / math.sqrt(len(vals))
+
+
 def summarise(runs: list[dict], key: str) -> tuple[float, float, str]:
     """Mean over seeds and the 95% CI half-width (t over seeds, or the one seed's episode CI)."""
     vals = [r[key]["mean"] for r in runs]
     if len(vals) == 1:
         return vals[0], runs[0][key]["ci95"], "episodes"
-    m = sum(vals) / len(vals)
-    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
-    return m, t95(len(vals)) * sd / math.sqrt(len(vals)), f"{len(vals)} seeds"
+    return *mean_ci(vals), f"{len(vals)} seeds"
 
 
 def seed_reliability(results: dict, key: str = "5-shot") -> dict[str, Any] | None:
@@ -258,11 +263,7 @@ def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tupl
     initialisation and data order), mean and 95% CI half-width (t over seeds); None under 2 seeds."""
     ref = {r["seed"]: r[key]["mean"] for r in reference if key in r}
     diffs = [r[key]["mean"] - ref[r["seed"]] for r in runs if key in r and r["seed"] in ref]
-    if len(diffs) < 2:
-        return None
-    m = sum(diffs) / len(diffs)
-    sd = math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1))
-    return m, t95(len(diffs)) * sd / math.sqrt(len(diffs)), len(diffs)
+    return (*mean_ci(diffs), len(diffs)) if len(diffs) >= 2 else None
 
 
 def format_table(results: dict, shots: list[int]) -> str:

@@ -129,14 +129,13 @@ class PretrainEvaluator:
         FITNESS.get(self.fitness)  # unknown names fail now, listing the known ones
 
     def __call__(self, candidate: Candidate) -> FitnessResult:
-        if self.seeds == 1:
-            return self._train_and_score(candidate, self.seed, Path(self.workdir) / candidate.id, None)
         results, seeds = [], range(self.seed, self.seed + self.seeds)
-        for s in seeds:
-            results.append(self._train_and_score(candidate, s, Path(self.workdir) / candidate.id, f"seed{s}"))
+        for s in seeds:  # one seed: the candidate's folder itself, as before candidate_seeds existed
+            sub = f"seed{s}" if self.seeds > 1 else None
+            results.append(self._train_and_score(candidate, s, Path(self.workdir) / candidate.id, sub))
             if not math.isfinite(results[-1].score):  # refused or diverged: inf whatever the other seeds give
                 break
-        return mean_result(results, seeds[:len(results)])
+        return results[0] if self.seeds == 1 else mean_result(results, seeds[:len(results)])
 
     def _train_and_score(self, candidate: Candidate, seed: int, workdir: Path, sub: str | None) -> FitnessResult:
         from evovideo.tasks.base import RecipeError
