@@ -54,7 +54,7 @@ class LocalRunner:
                 yield cand, result, seconds
             return
         ctx = multiprocessing.get_context("spawn")  # fork after torch/OpenMP init is unsafe
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_quiet_worker)
         try:
             futures = {pool.submit(timed_evaluate, evaluate, c): c for c in candidates}
             while futures:
@@ -65,6 +65,14 @@ class LocalRunner:
                     yield cand, result, seconds
         finally:  # on an error or an interrupt, do not start the queued candidates
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quiet_worker() -> None:
+    """A spawned worker starts with default warning filters: give it the CLI's, so the frameworks'
+    chatter (one LightningCLI warning per candidate) does not bury the search's own lines."""
+    from evovideo.cli import quiet_frameworks
+
+    quiet_frameworks()
 
 
 def _import_ray() -> Any:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -119,6 +120,19 @@ def test_local_process_runner_matches_sequential(tmp_path):
     seq, _ = _run(tmp_path / "seq", planted_score, generations=1)
     par, _ = _run(tmp_path / "par", planted_score, generations=1, runner=LocalRunner(workers=2))
     assert [t.candidate for t in par.history()] == [t.candidate for t in seq.history()]
+
+
+def lightning_chatter(cand: Candidate) -> FitnessResult:
+    """Emit the warning LightningCLI gives every candidate; score = how many warnings got through."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.warn("LightningCLI's args parameter is intended to run from within Python like if it were "
+                      "from the command line.", UserWarning)
+    return FitnessResult(score=float(len(shown)), metrics={})
+
+
+def test_process_workers_keep_the_cli_quiet(tmp_path):
+    _, results = _run(tmp_path, lightning_chatter, generations=1, runner=LocalRunner(workers=2))
+    assert [rec["score"] for rec in results.records] == [0.0] * 10
 
 
 def test_ray_runner_on_local_instance(tmp_path):
