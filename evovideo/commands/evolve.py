@@ -154,11 +154,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")
-    from evovideo.evolution.validity import fitness_validity
+    from evovideo.evolution.summary import format_seed_agreement
+    from evovideo.evolution.validity import fitness_validity, seed_agreement
 
     for group, v in fitness_validity(results.records).items():
         print(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (permutation p {v['p']:.3f}, n={v['n']}) "
               "between -fitness and kNN accuracy on the labelled fitness set")
+    for group, v in seed_agreement(results.records).items():
+        print(format_seed_agreement(group, v))
     if not args.no_plots:
         from evovideo.evolution.plots import plot_evolution
 

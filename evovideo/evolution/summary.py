@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evovideo.evolution.search import rank_key
-from evovideo.evolution.validity import fitness_validity
+from evovideo.evolution.validity import fitness_validity, seed_agreement
 
 
 def _final(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,6 +58,7 @@ def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, co
         "final_scores": [{"id": r["id"], "steps": r.get("steps"), "score": r["score"],
                           "knn_accuracy": r.get("metrics", {}).get("knn_accuracy")} for r in final],
         "validity": {f"{group}, vs kNN accuracy on the fitness set": v for group, v in fitness_validity(records).items()},
+        "seed_agreement": seed_agreement(records),
     }
 
 
@@ -65,6 +66,11 @@ def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(summary, indent=2) + "\n")
     return path
+
+
+def format_seed_agreement(group: str, v: dict[str, float]) -> str:
+    return (f"seed agreement ({group}): Spearman rho {v['rho']:+.2f} between the {v['seeds']} training seeds' fitness "
+            f"(p {v['p']:.3f}, n={v['n']}); their mean ranks lambda with reliability {v['reliability']:.2f}")
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -77,6 +83,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += [f"  {name:<36} {value:.3f}" for name, value in best["lambdas"].items()]
     for group, v in (summary.get("validity") or {}).items():
         lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']})")
+    for group, v in (summary.get("seed_agreement") or {}).items():
+        lines.append(format_seed_agreement(group, v))
     lines.append(f"reproduce: {summary['command']}")
     if summary.get("decision"):  # added when a run's result is packaged: what the recipes did with it
         lines.append(summary["decision"])

@@ -71,6 +71,29 @@ def fitness_validity(records: Sequence[dict[str, Any]], measure: str = "knn_accu
     return out
 
 
+def seed_agreement(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """How much a candidate's fitness is its λ and how much its training seed, measured on the search.
+
+    For a run with ``candidate_seeds`` >= 2 (records carry ``metrics["seed_scores"]``), per group (rung):
+    Spearman's ρ between the seeds' fitness over candidates (mean over seed pairs; ``p`` of the
+    first pair), and the Spearman-Brown reliability of the mean over the run's n seeds,
+    ``n·ρ / (1 + (n−1)·ρ)``: the rank agreement to expect with a rerun on n other seeds.  Empty for a
+    one-seed run."""
+    out = {}
+    for name, recs in groups(records, "seed_scores").items():
+        seeds = sorted(set.intersection(*(set(r["metrics"]["seed_scores"]) for r in recs)), key=int) if recs else []
+        if len(seeds) < 2 or len(recs) < 3:
+            continue
+        pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
+        stats = [spearman([r["metrics"]["seed_scores"][a] for r in recs], [r["metrics"]["seed_scores"][b] for r in recs])
+                 for a, b in pairs]
+        rho = float(np.mean([s[0] for s in stats]))
+        n = len(seeds)
+        out[name] = {"rho": rho, "p": stats[0][1], "n": len(recs), "seeds": n,
+                     "reliability": n * rho / (1 + (n - 1) * rho) if rho > -1 / (n - 1) else math.nan}
+    return out
+
+
 def plot_validity(records: Sequence[dict[str, Any]], path: Any, measure: str = "knn_accuracy") -> Any:
     """Scatter of fitness (x, lower is better) against the labelled measure (y), one colour per rung."""
     from evovideo.evolution.plots import _save, plt

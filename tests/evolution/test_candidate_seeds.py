@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from evovideo.evolution.candidate import PretrainEvaluator
 from evovideo.evolution.fitness import FitnessResult
 from evovideo.evolution.search import Candidate
+from evovideo.evolution.validity import seed_agreement
 from evovideo.tasks.base import RecipeError
 
 from tiny_evolve import evolve
@@ -74,14 +76,16 @@ def test_a_seed_that_is_refused_makes_the_candidate_inf_and_stops_its_other_seed
 
 
 def test_evolve_with_two_seeds_per_candidate_end_to_end(tmp_path, monkeypatch, capsys):
-    assert evolve(tmp_path, monkeypatch, candidate_seeds=2) == 0
+    assert evolve(tmp_path, monkeypatch, candidate_seeds=2, population=3) == 0
     lines = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert lines[0]["candidate_seeds"] == 2
     for rec in lines[1:]:
         assert set(rec["metrics"]["seed_scores"]) == {"0", "1"}
         assert rec["score"] == pytest.approx(sum(rec["metrics"]["seed_scores"].values()) / 2)
+    assert "seed agreement (" in capsys.readouterr().out
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["seed_agreement"]
     # continuing with another seed count is another search: refused, nothing retrained
-    assert evolve(tmp_path, monkeypatch, candidate_seeds=3) != 0
+    assert evolve(tmp_path, monkeypatch, candidate_seeds=3, population=3) != 0
     assert "candidate_seeds" in capsys.readouterr().err
 
 
@@ -100,3 +104,22 @@ def test_bench_validity_ranks_each_seed_of_a_candidate_as_its_own_student(tmp_pa
         (tmp_path / "candidates" / rel).mkdir(parents=True)
     assert [(cid, steps) for cid, steps, _ in students(tmp_path)] == [
         ("g000c000", 450), ("g000c001/seed0", 153), ("g000c001/seed1", 153), ("g000c001/seed0", 450)]
+
+
+def _seed_records(seed_scores, steps=10):
+    return [{"id": f"c{i}", "score": float(np.mean(list(s.values()))), "steps": steps, "rung": 0,
+             "metrics": {"seed_scores": s}} for i, s in enumerate(seed_scores)]
+
+
+def test_seed_agreement_measures_how_much_of_the_fitness_is_lambda():
+    rng = np.random.default_rng(0)
+    lam = rng.normal(size=40)
+    agree = seed_agreement(_seed_records([{"1": x, "2": x + 0.01 * rng.normal()} for x in lam]))
+    assert agree["10 steps"]["rho"] > 0.95 and agree["10 steps"]["reliability"] > 0.97
+    luck = seed_agreement(_seed_records([{"1": rng.normal(), "2": rng.normal(), "3": rng.normal()} for _ in lam]))
+    assert abs(luck["10 steps"]["rho"]) < 0.2 and luck["10 steps"]["seeds"] == 3
+    half = seed_agreement(_seed_records([{"1": x + rng.normal(), "2": x + rng.normal()} for x in np.linspace(-3 ** 0.5, 3 ** 0.5, 400)]))
+    rho = half["10 steps"]["rho"]  # var(λ) = var(seed luck): ρ ≈ 0.5, the mean of 2 seeds ≈ 0.67
+    assert 0.35 < rho < 0.65 and half["10 steps"]["reliability"] == pytest.approx(2 * rho / (1 + rho))
+    assert seed_agreement(_seed_records([{"1": x} for x in lam])) == {}  # one seed: nothing to compare
+    assert seed_agreement([{"id": "a", "score": 1.0, "metrics": {}}]) == {}
