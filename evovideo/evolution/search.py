@@ -9,7 +9,10 @@
 Generation 0 is ``population`` random vectors (the first one is ``initial`` when given, e.g. the
 lambdas of the base recipe).  Each later child is a mutation of a tournament winner: ``tournament``
 contestants drawn from the previous generation plus the ``elite`` best candidates found so far;
-the lowest score wins.  Elites are not re-trained: their score stands.
+the lowest score wins.  Elites are not re-trained: their score stands.  A child whose λ equal a
+vector already proposed is drawn again (up to ``REDRAWS`` times): a mutation can be a no-op (zeroing
+a λ that is 0, a perturbation clipped at 0 or 1), and a repeat costs a full candidate for no
+information (every candidate trains from the same seed, so it would score the same).
 
 Deterministic: generation g is drawn from ``numpy.random.default_rng([seed, g])`` and depends only
 on the scores of generations < g, and a generation is created only once all of the previous one
@@ -25,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from evovideo.evolution.genome import SearchSpace
+
+REDRAWS = 50  # tries for a child that repeats no proposed λ (kept as drawn when the space is exhausted)
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,9 @@ class TournamentSearch:
         return min(pool, key=lambda t: t.rank_key)
 
     # -- generations -------------------------------------------------------------------------
+    def _key(self, lambdas: dict[str, float]) -> tuple[float, ...]:
+        return tuple(round(lambdas[n], 6) for n in self.space.names)
+
     def _make_generation(self, g: int) -> list[Candidate]:
         rng = np.random.default_rng([self.seed, g])
         if g == 0:
@@ -142,9 +150,14 @@ class TournamentSearch:
         elites = sorted(self._told.values(), key=lambda t: t.rank_key)
         pool = prev + [t for t in elites[: self.elite] if t.candidate.generation != g - 1]
         out = []
+        known = {self._key(c.lambdas) for c in self._proposed.values()}
         for i in range(self.population):
             picks = rng.choice(len(pool), size=min(self.tournament, len(pool)), replace=False)
             winner = min((pool[j] for j in picks), key=lambda t: t.rank_key)
-            child, changes = self.space.mutate(winner.candidate.lambdas, rng)
+            for _ in range(REDRAWS):
+                child, changes = self.space.mutate(winner.candidate.lambdas, rng)
+                if self._key(child) not in known:
+                    break
+            known.add(self._key(child))
             out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, child, winner.candidate.id, tuple(changes)))
         return out

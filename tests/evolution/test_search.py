@@ -147,3 +147,17 @@ def test_ray_runner_on_local_instance(tmp_path):
         ray.shutdown()
     assert [t.candidate for t in par.history()] == [t.candidate for t in seq.history()]
     assert all(r["time_s"] >= 0 for r in results.records)
+
+
+def test_no_child_repeats_a_proposed_lambda_vector():
+    """A no-op mutation (zeroing a 0, perturbing a 1 upwards) used to send a copy of its parent to
+    training: 2 of 8 second-generation candidates in each gap-fitness laptop search."""
+    initial = {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0, "rgb->flow/cross_modal_transfer": 0.0,
+               "flow:layer3": 1.0}
+    search = TournamentSearch(SearchSpace(NAMES), population=8, tournament=3, generations=6, elite=1, seed=0,
+                              initial=initial)
+    while not search.done:  # the initial vector is the optimum: it wins most tournaments
+        for cand in search.ask():
+            search.tell(cand.id, sum((cand.lambdas[n] - initial[n]) ** 2 for n in NAMES))
+    vectors = [tuple(t.candidate.lambdas[n] for n in NAMES) for t in search.history()]
+    assert len(vectors) == 48 and len(set(vectors)) == 48
