@@ -44,6 +44,7 @@ def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, co
     return {
         "command": command,
         "seed": header.get("seed"),
+        "candidate_seeds": header.get("candidate_seeds", 1),
         "fitness": header.get("fitness"),
         "fitness_data": header.get("fitness_data"),
         "budget": header.get("budget"),

@@ -125,6 +125,7 @@ def test_packaged_search_result_matches_its_recipe_and_what_the_zoo_says():
     assert summary["command"].startswith("evovideo evolve -c recipes/evolve/demo_synthetic.yaml")
     assert list(summary["best"]["lambdas"]) == list(recipe.space_names(base))
     assert summary["candidates"] == recipe.population * recipe.generations and summary["seed"] == recipe.seed
+    assert summary.get("candidate_seeds", 1) == recipe.candidate_seeds
     pinned = recipe.initial_lambdas(base)
     if {n: v for n, v in summary["best"]["lambdas"].items() if v} == pinned:
         assert "evolved" in get_pretrained_cfg("test_r2plus1d.elo_synthetic").lambdas_source
