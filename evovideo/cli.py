@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from evovideo.quiet import quiet_frameworks
+
 LIGHTNING_SUBCOMMANDS = {
     "fit": "train a model from a recipe: evovideo fit -c recipes/pretrain/demo_synthetic.yaml",
     "validate": "run the validation loop of a recipe",
@@ -113,27 +115,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"evovideo {name}: error: {line}  (--traceback for details)", file=sys.stderr)
         return 2
-
-
-def quiet_frameworks() -> None:
-    """Keep the frameworks' chatter out of a run's output: a user should see their run."""
-    import warnings
-
-    for pattern in (
-        r".*LightningCLI's args parameter is intended to run from within Python.*",
-        r".*LeafSpec.*",
-        r".*You defined a `validation_step` but have no `val_dataloader`.*",
-        r".*val_dataloader.*but.*validation_step.*",
-        r".*does not have many workers which may be a bottleneck.*",
-    ):
-        warnings.filterwarnings("ignore", message=pattern)
-    for name in ("lightning.pytorch.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_no_tips)  # its other lines (devices, DDP ranks) stay
-
-
-def _no_tips(record: logging.LogRecord) -> bool:
-    """Drop Lightning's advertising ("Tip: ... try installing litlogger / litmodels")."""
-    return "Tip:" not in str(record.msg)
 
 
 if __name__ == "__main__":  # pragma: no cover

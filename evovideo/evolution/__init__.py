@@ -27,7 +27,7 @@ from evovideo.evolution.results import ResultsFile
 from evovideo.evolution.runners import LocalRunner, RayRunner, make_runner
 from evovideo.evolution.loop import run_evolution, search_header
 from evovideo.evolution.candidate import PretrainEvaluator
-from evovideo.evolution.validity import fitness_validity, rescore, spearman
+from evovideo.evolution.validity import fitness_validity, rescore, seed_agreement, spearman
 
 __all__ = [
     "FITNESS",
@@ -58,5 +58,6 @@ __all__ = [
     "zipf_prior",
     "fitness_validity",
     "rescore",
+    "seed_agreement",
     "spearman",
 ]

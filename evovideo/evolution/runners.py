@@ -70,7 +70,7 @@ class LocalRunner:
 def _quiet_worker() -> None:
     """A spawned worker starts with default warning filters: give it the CLI's, so the frameworks'
     chatter (one LightningCLI warning per candidate) does not bury the search's own lines."""
-    from evovideo.cli import quiet_frameworks
+    from evovideo.quiet import quiet_frameworks
 
     quiet_frameworks()
 
