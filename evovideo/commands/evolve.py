@@ -149,18 +149,18 @@ def run(args: argparse.Namespace) -> int:
 
     command = f"evovideo evolve -c {args.config}" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in overrides.items() if v is not None and k != "out")
-    summary = write_summary(run_summary(results.records, results.header, command=command,
-                                        wall_s=time.perf_counter() - started), out / "summary.json")
+    stats = run_summary(results.records, results.header, command=command, wall_s=time.perf_counter() - started)
+    summary = write_summary(stats, out / "summary.json")
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")
     from evovideo.evolution.summary import format_seed_agreement
-    from evovideo.evolution.validity import fitness_validity, seed_agreement
+    from evovideo.evolution.validity import fitness_validity
 
     for group, v in fitness_validity(results.records).items():
         print(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (permutation p {v['p']:.3f}, n={v['n']}) "
               "between -fitness and kNN accuracy on the labelled fitness set")
-    for group, v in seed_agreement(results.records).items():
+    for group, v in stats["seed_agreement"].items():  # computed once, by the summary
         print(format_seed_agreement(group, v))
     if not args.no_plots:
         from evovideo.evolution.plots import plot_evolution

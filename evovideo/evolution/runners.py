@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 from evovideo.evolution.fitness import FitnessResult
 from evovideo.evolution.search import Candidate
+from evovideo.quiet import quiet_frameworks
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ class LocalRunner:
                 yield cand, result, seconds
             return
         ctx = multiprocessing.get_context("spawn")  # fork after torch/OpenMP init is unsafe
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_quiet_worker)
+        # a spawned worker starts with default warning filters: give it the CLI's, or LightningCLI warns
+        # (a screenful of config) for every candidate
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=quiet_frameworks)
         try:
             futures = {pool.submit(timed_evaluate, evaluate, c): c for c in candidates}
             while futures:
@@ -65,14 +68,6 @@ class LocalRunner:
                     yield cand, result, seconds
         finally:  # on an error or an interrupt, do not start the queued candidates
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _quiet_worker() -> None:
-    """A spawned worker starts with default warning filters: give it the CLI's, so the frameworks'
-    chatter (one LightningCLI warning per candidate) does not bury the search's own lines."""
-    from evovideo.quiet import quiet_frameworks
-
-    quiet_frameworks()
 
 
 def _import_ray() -> Any:

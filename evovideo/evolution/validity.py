@@ -81,7 +81,7 @@ def seed_agreement(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, flo
     one-seed run."""
     out = {}
     for name, recs in groups(records, "seed_scores").items():
-        seeds = sorted(set.intersection(*(set(r["metrics"]["seed_scores"]) for r in recs)), key=int) if recs else []
+        seeds = sorted(set.intersection(*(set(r["metrics"]["seed_scores"]) for r in recs)), key=int)
         if len(seeds) < 2 or len(recs) < 3:
             continue
         pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
