@@ -86,6 +86,12 @@ class Task(nn.Module):
         return tuple(modalities)
 
     @classmethod
+    def own_forward_modalities(cls, modalities: Sequence[str]) -> tuple[str, ...]:
+        """Towers this task runs itself, on inputs of its own (built and trained for it, but the
+        step does not run them on this task's behalf; e.g. temporal alignment's audio tower)."""
+        return ()
+
+    @classmethod
     def batch_keys(cls, modalities: Sequence[str]) -> tuple[str, ...]:
         """Batch keys this task reads (the data must produce them)."""
         return tuple(modalities)

@@ -27,7 +27,7 @@ class TermPlan:
     tasks: list[TermSpec]
     distill: list[DistillSpec]
     encoder_names: dict[str, str]  # modality -> registered encoder ("rgb" is the student)
-    feature_modalities: tuple[str, ...]  # towers run once per step
+    feature_modalities: tuple[str, ...]  # towers the step runs once (a task may run others itself)
     taps: dict[str, tuple[str, ...]]  # modality -> layers tapped for distillation and the tasks' decoders
     batch_keys: tuple[str, ...]
     frozen: tuple[str, ...]  # encoders no active term sends a gradient to
@@ -134,14 +134,16 @@ def make_plan(
         raise RecipeError("tasks / distill: every weight is 0, nothing to train; give at least one term a weight > 0")
     weights = {s.key: w for s, w in specs if w > 0} | {d.key: w for d, w in dspecs if w > 0}
 
-    feature_mods: list[str] = []
+    feature_mods: list[str] = []  # towers the step runs (once) for the terms
+    own_mods: list[str] = []  # towers a task runs itself
     keys: list[str] = []
     grad_mods: set[str] = set()
     for s in active:
         cls = TASKS.get(s.task)
-        fm = cls.feature_modalities(s.modalities)
+        fm, own = cls.feature_modalities(s.modalities), cls.own_forward_modalities(s.modalities)
         feature_mods += fm
-        grad_mods |= set(fm)
+        own_mods += own
+        grad_mods |= set(fm) | set(own)
         keys += cls.batch_keys(s.modalities)
     taps: dict[str, list[str]] = {}
     for s in active:
@@ -157,17 +159,18 @@ def make_plan(
         mods = s.modalities if isinstance(s, TermSpec) else (s.modality,)
         field_name = "tasks" if isinstance(s, TermSpec) else "distill"
         for m in mods:
-            if w > 0 and m != "rgb" and m in feature_mods and m not in towers:
+            if w > 0 and m != "rgb" and m in feature_mods + own_mods and m not in towers:
                 raise RecipeError(f"{field_name}['{s.key}'] needs a {m} tower; add it to towers, e.g. "
                                  f"towers: {{{m}: {_example(m)[0]}}} ({m} encoders: {', '.join(_example(m))})")
     feature_modalities = tuple(dict.fromkeys(m for m in MODALITIES if m in feature_mods))
-    unused = [m for m in towers if m not in feature_modalities]
+    built = tuple(m for m in MODALITIES if m in feature_mods + own_mods)
+    unused = [m for m in towers if m not in built]
     if unused:
         log.warning("towers %s: no task or distill term with a weight > 0 reads %s, so %s not built or run "
                     "(give such a term a weight > 0, or remove the tower)",
                     ", ".join(f"{m}: {towers[m]}" for m in unused), " / ".join(unused),
                     "it is" if len(unused) == 1 else "they are")
-    encoder_names = {"rgb": student} | {m: towers[m] for m in feature_modalities if m != "rgb"}
+    encoder_names = {"rgb": student} | {m: towers[m] for m in built if m != "rgb"}
     frozen = tuple(m for m in encoder_names if m not in grad_mods)
     return TermPlan(
         weights=weights,

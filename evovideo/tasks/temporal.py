@@ -241,6 +241,14 @@ class TemporalAlignment(Task):
         self.bias = nn.Parameter(torch.zeros(()))
 
     @classmethod
+    def feature_modalities(cls, modalities: Sequence[str]) -> tuple[str, ...]:
+        return (modalities[1],)  # b: the step's forward, tapped
+
+    @classmethod
+    def own_forward_modalities(cls, modalities: Sequence[str]) -> tuple[str, ...]:
+        return (modalities[0],)  # a: the clip's window and the shifted one, one forward in logits()
+
+    @classmethod
     def batch_keys(cls, modalities: Sequence[str]) -> tuple[str, ...]:
         return (*modalities, f"{modalities[0]}_shifted")
 

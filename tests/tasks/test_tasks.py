@@ -65,7 +65,7 @@ def test_task_forward_backward(key, kwargs, encoders):
     assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
     loss.backward()
     assert all(p.grad is not None for p in task.parameters()), "every head parameter gets a gradient"
-    for m in cls.feature_modalities(spec.modalities):
+    for m in cls.feature_modalities(spec.modalities) + cls.own_forward_modalities(spec.modalities):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in encoders[m].parameters())
 
 
