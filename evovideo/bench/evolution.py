@@ -5,7 +5,9 @@ Every arm trains the same pretrain recipe (same data, steps, optimiser) with onl
 changed, once per pretraining seed, then 5-way few-shot (prototypes, ``--episodes`` episodes) on
 synthetic clips rendered with ``--data-seed`` (default 1: clips no pretraining saw).  The table
 gives each arm's mean over seeds with a 95% CI (Student t over seeds; with one seed, the episodes'
-CI of that seed, marked so).  Arms:
+CI of that seed, marked so).  Below the table: how reliably one seed ranks the arms' λ
+(:func:`seed_reliability`) and, per loss term, how the step at which its loss started to fall
+orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
 
   evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl)
   random    the best candidate of ``--random`` (a results.jsonl of the same fitness and budget
@@ -27,6 +29,8 @@ import math
 import time
 from pathlib import Path
 from typing import Any
+
+from evovideo.bench.onset import format_onsets, onset_vs_accuracy, run_onsets
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
 ARMS = ("evolved", "random", "hand", "uniform", "single")
@@ -116,6 +120,11 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
+def slug_of(arm: str) -> str:
+    """The folder name of an arm's runs (``<out>/runs/<slug>-seed<n>``)."""
+    return "".join(c if c.isalnum() else "_" for c in arm)[:60]
+
+
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
@@ -123,8 +132,11 @@ def merge(paths: list[str]) -> dict[str, Any]:
         if len({json.dumps(p[key]) for p in parts}) > 1:
             raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p[key] for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}
-    for part in parts:
+    for path, part in zip(paths, parts):
         for name, arm in part["arms"].items():
+            for r in arm["runs"]:  # results written before onsets were recorded: read them from the runs' logs
+                if "onset" not in r:
+                    r["onset"] = run_onsets(Path(path).parent / "runs" / f"{slug_of(name)}-seed{r['seed']}")
             into = out["arms"].setdefault(name, {**arm, "runs": []})
             if arm["lambdas"] != into["lambdas"]:
                 raise ValueError(f"cannot merge: arm '{name}' has different lambdas in the parts")
@@ -141,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
         print(format_table(results, shots))
         print(format_reliability(seed_reliability(results, f"{max(shots)}-shot")))
+        print(format_onsets(onset_vs_accuracy(results, f"{max(shots)}-shot"), f"{max(shots)}-shot"))
         return 0
     import torch
 
@@ -168,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         arm = results["arms"][name] = {"lambdas": lambdas, "runs": []}
         for seed in args.seeds:
             start = time.perf_counter()
-            slug = "".join(c if c.isalnum() else "_" for c in name)[:60]
+            slug = slug_of(name)
             config = load_recipe(args.recipe)
             if args.memo_mb > 0 and config["data"]["class_path"].endswith("SyntheticDataModule"):
                 config["data"].setdefault("init_args", {})["memo_mb"] = args.memo_mb
@@ -187,13 +200,15 @@ def run(args: argparse.Namespace) -> int:
                                    classifiers=("prototypes",))
             acc = {f"{r.shot}-shot": r.summary["prototypes"] for r in res}
             arm["runs"].append({"seed": seed, "seconds": round(time.perf_counter() - start, 1),
-                                **{k: {"mean": v.mean, "ci95": v.ci95} for k, v in acc.items()}})
+                                **{k: {"mean": v.mean, "ci95": v.ci95} for k, v in acc.items()},
+                                "onset": run_onsets(out / "runs" / f"{slug}-seed{seed}")})
             print(f"{name} seed {seed}: " + "  ".join(f"{k} {v}" for k, v in acc.items())
                   + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(results, indent=2))
     print("\n" + format_table(results, args.shot))
     print(format_reliability(seed_reliability(results, f"{max(args.shot)}-shot")))
+    print(format_onsets(onset_vs_accuracy(results, f"{max(args.shot)}-shot"), f"{max(args.shot)}-shot"))
     print(f"results: {out / 'results.json'}")
     return 0
 

@@ -108,3 +108,43 @@ def test_table_gives_the_paired_difference_to_the_hand_set_arm():
     assert "| b | 35.0 ± 21.7 | 3 seeds | +5.0 ± 0.0 (3) |" in table
     assert "| c | 30.0 ± 1.0 | episodes | |" in table  # one shared seed: no paired CI
     assert "| hand-set (recipe) | 30.0 ± 21.7 | 3 seeds | |" in table
+
+
+def _metrics_csv(path, columns):
+    """A Lightning CSVLogger file: one row per logged step (every 10), blank cells where a key was not logged."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = ["step", *columns]
+    rows = [",".join(keys)]
+    for i in range(40):
+        rows.append(",".join([str(10 * i)] + [("" if f(10 * i) is None else str(f(10 * i))) for f in columns.values()]))
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_loss_onset_is_the_step_a_term_leaves_its_start(tmp_path):
+    from evovideo.bench.onset import loss_onsets
+
+    csv = tmp_path / "metrics.csv"
+    _metrics_csv(csv, {"train/a": lambda s: 2.77 if s < 200 else 1.5,  # leaves ln 16 at step 200
+                       "train/b": lambda s: 2.77,  # never
+                       "train/c": lambda s: None if s % 20 else 1.0 - s / 1000,  # logged every 20 steps, slow fall
+                       "train/loss": lambda s: 9.0, "train/masked_terms": lambda s: 0.0})
+    onsets = loss_onsets(csv)
+    assert onsets == {"a": 200, "b": None, "c": 140}  # c: mean of 0.90, 0.88, 0.86 <= 0.9 * mean(1.0, 0.98, 0.96)
+
+
+def test_merge_reads_onsets_from_the_runs_and_ranks_them_against_accuracy(tmp_path, capsys):
+    """Results written before onsets were recorded get them from their runs' logs on --merge; the
+    table then says how the onset of each term orders the runs' accuracy."""
+    part = tmp_path / "a" / "results.json"
+    runs = []
+    for seed, (onset, acc) in enumerate([(100, 40.0), (200, 35.0), (300, 30.0), (None, 20.0)]):
+        _metrics_csv(tmp_path / "a" / "runs" / f"hand_set__recipe_-seed{seed}" / "logs" / "version_0" / "metrics.csv",
+                     {"train/x": (lambda s, o=onset: 2.77 if o is None or s < o else 1.0)})
+        runs.append({"seed": seed, "5-shot": {"mean": acc, "ci95": 1.0}})
+    part.write_text(json.dumps({"recipe": "r.yaml", "steps": 400, "seeds": [0, 1, 2, 3], "data_seed": 1, "episodes": 5,
+                                "arms": {"hand-set (recipe)": {"lambdas": {"x": 1.0}, "runs": runs}}}))
+    assert main(["bench", "evolution", "--merge", str(part), "--out", str(tmp_path / "m")]) == 0
+    out = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert [r["onset"] for r in out["arms"]["hand-set (recipe)"]["runs"]] == [{"x": 100}, {"x": 200}, {"x": 300}, {"x": None}]
+    printed = capsys.readouterr().out
+    assert "x ρ -1.00" in printed and "1 never" in printed, printed

@@ -1,0 +1,77 @@
+"""When does each loss term start to learn, and does that decide the run's downstream accuracy?
+
+A term's **onset** is the first logged step at which its training loss, averaged over the last
+``window`` logged values, is ``drop`` (10%) below its first window's mean; ``None`` if that never happens
+within the run.  For the synthetic recipe's flow-rgb InfoNCE the start is ln 16 (chance for batch
+16) and the loss stays there for 100-400 steps before it falls: the step at which it leaves that
+plateau differs by seed, and at 450 steps a run that left it late is still near chance downstream.
+``bench evolution`` records each run's onsets (from the run's ``metrics.csv``) and prints, per term,
+Spearman's ρ between onset and few-shot accuracy over all runs (a run that never left is ranked last).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+SKIP = ("train/loss", "train/masked_terms")
+
+
+def loss_onsets(metrics_csv: str | Path, drop: float = 0.1, window: int = 3) -> dict[str, int | None]:
+    """``{term: onset step or None}`` for every ``train/<term>`` column of a Lightning CSV log."""
+    with open(metrics_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    terms = [k for k in (rows[0] if rows else {}) if k.startswith("train/") and k not in SKIP]
+    out: dict[str, int | None] = {}
+    for key in terms:
+        logged = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "")]
+        out[key.removeprefix("train/")] = _onset(logged, drop, window)
+    return out
+
+
+def _onset(logged: Sequence[tuple[int, float]], drop: float, window: int) -> int | None:
+    if len(logged) < window:
+        return None
+    values = [v for _, v in logged]
+    start = sum(values[:window]) / window
+    for i in range(window - 1, len(values)):  # the window that ends at logged step i
+        if sum(values[i - window + 1:i + 1]) / window <= (1 - drop) * start:
+            return logged[i][0]
+    return None
+
+
+def run_onsets(root_dir: str | Path) -> dict[str, int | None] | None:
+    """The onsets of the run trained under ``root_dir`` (its newest ``logs/version_*/metrics.csv``)."""
+    logs = sorted(Path(root_dir).glob("logs/version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1]))
+    return loss_onsets(logs[-1]) if logs else None
+
+
+def onset_vs_accuracy(results: dict[str, Any], key: str = "5-shot") -> dict[str, dict[str, Any]]:
+    """Per term, over every run of every arm that recorded onsets: Spearman's ρ (permutation p) between
+    the onset and ``key``; a run whose term never left its start ranks after every onset."""
+    from evovideo.evolution.validity import spearman
+
+    steps = results.get("steps", 0)
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    for arm in results["arms"].values():
+        for r in arm["runs"]:
+            for term, onset in (r.get("onset") or {}).items():
+                if key in r:
+                    pairs.setdefault(term, []).append((steps + 1 if onset is None else onset, r[key]["mean"]))
+    out = {}
+    for term, xy in pairs.items():
+        rho, p = spearman([x for x, _ in xy], [y for _, y in xy])
+        onsets = sorted(x for x, _ in xy)
+        out[term] = {"rho": rho, "p": p, "n": len(xy), "median_onset": onsets[len(onsets) // 2],
+                     "never": sum(x > steps for x in onsets)}
+    return out
+
+
+def format_onsets(stats: dict[str, dict[str, Any]], key: str = "5-shot") -> str:
+    if not stats:
+        return ""
+    parts = [f"{term} ρ {s['rho']:+.2f} (p {s['p']:.3f}, n {s['n']}; median onset {s['median_onset']}"
+             + (f", {s['never']} never" if s["never"] else "") + ")"
+             for term, s in stats.items() if not math.isnan(s["rho"])]
+    return (f"loss onset (first step 10% below the start) vs {key}, Spearman over runs: " + "; ".join(parts)) if parts else ""
