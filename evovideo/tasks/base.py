@@ -7,9 +7,11 @@ A *term* of the ELo loss is written ``"<modalities>/<task>"`` with a weight λ i
     "audio-rgb/temporal_alignment"    a pair of modalities  (arity "pair")
 
 A task is an ``nn.Module`` that owns its heads/decoders.  Each step the module runs every
-tower *once* and hands the task a :class:`TaskInputs` (the batch, the features of each tower,
-the encoders for the extra forwards a task needs, e.g. on a shuffled clip, and a generator
-seeded by the step so a resumed run draws the same shuffles).  A user adds a task in their own
+tower a term reads (``feature_modalities``) *once* and hands the task a :class:`TaskInputs` (the
+batch, the features of each tower, the encoders for the extra forwards a task needs, e.g. on a
+shuffled clip, and a generator seeded by the step so a resumed run draws the same shuffles).  A
+tower a task only runs itself, on inputs of its own (``own_forward_modalities``), is built and
+trained but not run by the step for it.  A user adds a task in their own
 code::
 
     from evovideo.tasks import TASKS, Task
