@@ -125,11 +125,21 @@ def slug_of(arm: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in arm)[:60]
 
 
+def _recipe_text(path: str) -> str:
+    """A part's recipe compared by content (the same recipe from another checkout merges; an
+    edited one at the same path does not), by path when the file is gone."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return path
+
+
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in ("recipe", "steps", "data_seed", "episodes"):
-        if len({json.dumps(p[key]) for p in parts}) > 1:
+        values = {json.dumps(_recipe_text(p[key]) if key == "recipe" else p[key]) for p in parts}
+        if len(values) > 1:
             raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p[key] for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}
     for path, part in zip(paths, parts):

@@ -148,3 +148,22 @@ def test_merge_reads_onsets_from_the_runs_and_ranks_them_against_accuracy(tmp_pa
     assert [r["onset"] for r in out["arms"]["hand-set (recipe)"]["runs"]] == [{"x": 100}, {"x": 200}, {"x": 300}, {"x": None}]
     printed = capsys.readouterr().out
     assert "x ρ -1.00" in printed and "1 never" in printed, printed
+
+
+def test_merge_compares_recipes_by_content_not_path(tmp_path):
+    """Parts run from two checkouts of the same recipe merge; parts whose recipes differ do not."""
+    from evovideo.bench.evolution import merge
+
+    def part(name, recipe_text):
+        (tmp_path / name).mkdir()
+        recipe = tmp_path / name / "recipe.yaml"
+        recipe.write_text(recipe_text)
+        path = tmp_path / name / "results.json"
+        path.write_text(json.dumps({"recipe": str(recipe), "steps": 9, "seeds": [0], "data_seed": 1, "episodes": 5,
+                                    "arms": {"hand": {"lambdas": {"x": 1.0}, "runs": [{"seed": 0}]}}}))
+        return str(path)
+
+    a, b, c = part("a", "max_steps: 9\n"), part("b", "max_steps: 9\n"), part("c", "max_steps: 10\n")
+    assert merge([a, b])["seeds"] == [0]
+    with pytest.raises(ValueError, match="'recipe' differ"):
+        merge([a, c])
