@@ -20,6 +20,10 @@ orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
   evovideo bench evolution --evolved runs/evolve/demo_synthetic/results.jsonl
   evovideo bench evolution --evolved R.jsonl --arms evolved hand single --seeds 0 --steps 450   # short
   evovideo bench evolution --merge runs/a/results.json runs/b/results.json --out runs/ab   # parallel parts -> one table
+
+``<out>/results.json`` is rewritten (atomically) after every run.  Running again into the same
+``--out`` keeps its arms and seeds, trains only what is missing (a killed bench continues; more
+seeds or arms add to the table), and refuses a folder of another recipe or other settings.
 """
 from __future__ import annotations
 
@@ -120,6 +124,33 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
+SETTINGS = ("steps", "data_seed", "episodes", "shots", "query", "videos_per_class")
+
+
+def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
+    """``fresh`` with the arms and runs of an earlier ``results.json`` at ``path`` (same recipe and
+    settings): a rerun into the same ``--out`` adds arms and seeds instead of overwriting them, and a
+    killed run continues.  A file of other settings is refused, untouched."""
+    if not path.exists():
+        return fresh
+    old = json.loads(path.read_text())
+    differ = [k for k in SETTINGS if k in old and old[k] != fresh[k]]
+    if _recipe_text(old["recipe"]) != _recipe_text(fresh["recipe"]):
+        differ.insert(0, "recipe")
+    if differ:
+        raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {old.get(k)} here, {fresh[k]} now' for k in differ)}); "
+                         "use a new --out, or merge the two folders with --merge")
+    print(f"continuing {path}: {sum(len(a['runs']) for a in old['arms'].values())} runs kept")
+    return {**fresh, "seeds": sorted(set(old["seeds"]) | set(fresh["seeds"])), "arms": old["arms"]}
+
+
+def save_results(out: Path, results: dict[str, Any]) -> None:
+    from evovideo.atomic import atomic_write
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "results.json", lambda f: f.write(json.dumps(results, indent=2).encode()))
+
+
 def slug_of(arm: str) -> str:
     """The folder name of an arm's runs (``<out>/runs/<slug>-seed<n>``)."""
     return "".join(c if c.isalnum() else "_" for c in arm)[:60]
@@ -158,8 +189,7 @@ def merge(paths: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.merge:
         results = merge(args.merge)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
+        save_results(Path(args.out), results)
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
         print(format_table(results, shots))
         print(format_reliability(seed_reliability(results, f"{max(shots)}-shot")))
@@ -184,12 +214,23 @@ def run(args: argparse.Namespace) -> int:
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
     out = Path(args.out)
     results: dict[str, Any] = {"recipe": args.recipe, "steps": steps, "seeds": args.seeds, "data_seed": args.data_seed,
-                               "episodes": args.episodes, "arms": {}}
+                               "episodes": args.episodes, "shots": args.shot, "query": args.query,
+                               "videos_per_class": args.videos_per_class, "arms": {}}
+    results = continue_from(out / "results.json", results)
     print(f"{len(table)} arms x {len(args.seeds)} seeds x {steps} steps; few-shot on {len(clips)} clips "
           f"rendered with seed {args.data_seed}")
     for name, lambdas in table.items():
-        arm = results["arms"][name] = {"lambdas": lambdas, "runs": []}
+        arm = results["arms"].setdefault(name, {"lambdas": lambdas, "runs": []})
+        if arm["lambdas"] != lambdas:
+            raise ValueError(f"{out / 'results.json'} has an arm '{name}' with other λ ({arm['lambdas']}); "
+                             "use a new --out for these arms")
+        if "refused" in arm:
+            print(f"{name}: refused ({arm['refused'].splitlines()[0][:120]})")
+            continue
         for seed in args.seeds:
+            if any(r["seed"] == seed for r in arm["runs"]):
+                print(f"{name} seed {seed}: in {out / 'results.json'} already, not retrained")
+                continue
             start = time.perf_counter()
             slug = slug_of(name)
             config = load_recipe(args.recipe)
@@ -212,10 +253,11 @@ def run(args: argparse.Namespace) -> int:
             arm["runs"].append({"seed": seed, "seconds": round(time.perf_counter() - start, 1),
                                 **{k: {"mean": v.mean, "ci95": v.ci95} for k, v in acc.items()},
                                 "onset": run_onsets(out / "runs" / f"{slug}-seed{seed}")})
+            arm["runs"].sort(key=lambda r: r["seed"])
+            save_results(out, results)  # after every run: a killed bench keeps what it measured
             print(f"{name} seed {seed}: " + "  ".join(f"{k} {v}" for k, v in acc.items())
                   + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
+        save_results(out, results)
     print("\n" + format_table(results, args.shot))
     print(format_reliability(seed_reliability(results, f"{max(args.shot)}-shot")))
     print(format_onsets(onset_vs_accuracy(results, f"{max(args.shot)}-shot"), f"{max(args.shot)}-shot"))

@@ -167,3 +167,59 @@ def test_merge_compares_recipes_by_content_not_path(tmp_path):
     assert merge([a, b])["seeds"] == [0]
     with pytest.raises(ValueError, match="'recipe' differ"):
         merge([a, c])
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """run_pretraining replaced by a fresh tiny student (the bench's bookkeeping is under test, not training)."""
+    import evovideo.lightning.pretrain as pretrain
+    from evovideo.factory import create_model
+
+    calls = []
+
+    def fake(config, lambdas=None, max_steps=None, seed=0, root_dir=None, trainer_overrides=None):
+        calls.append((dict(lambdas["tasks"]), seed))
+        if len(calls) == getattr(fake, "fail_at", 0):
+            raise KeyboardInterrupt
+        return create_model("test_r2plus1d")
+
+    monkeypatch.setattr(pretrain, "run_pretraining", fake)
+    return fake, calls
+
+
+def _bench(tmp_path, *args):
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(RECIPE))
+    return main(["bench", "evolution", "--recipe", str(tmp_path / "p.yaml"), "--shot", "1", "--videos-per-class", "4",
+                 "--query", "2", "--episodes", "5", "--out", str(tmp_path / "out"), *args])
+
+
+def test_bench_evolution_continues_into_the_same_out(tmp_path, fake_training):
+    """A second run into the same --out keeps the first's arms and seeds and trains only what is
+    missing (before, it overwrote results.json with its own arms: the first run's were lost)."""
+    _, calls = fake_training
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0") == 0
+    assert _bench(tmp_path, "--arms", "hand", "uniform", "--seeds", "0", "1") == 0
+    assert [seed for _, seed in calls] == [0, 1, 0, 1]  # hand 0; then hand 1, uniform 0, uniform 1
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {name: [r["seed"] for r in arm["runs"]] for name, arm in out["arms"].items()} == {
+        "hand-set (recipe)": [0, 1], "uniform 1": [0, 1]}
+    assert out["seeds"] == [0, 1]
+
+
+def test_a_killed_bench_keeps_the_runs_it_finished(tmp_path, fake_training):
+    fake, calls = fake_training
+    fake.fail_at = 3
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "1", "2") == 130  # Ctrl-C at the third run
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [r["seed"] for r in out["arms"]["hand-set (recipe)"]["runs"]] == [0, 1]
+    fake.fail_at = 0
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "1", "2") == 0
+    assert [seed for _, seed in calls] == [0, 1, 2, 2]  # only seed 2 again
+
+
+def test_a_folder_of_other_settings_is_refused_untouched(tmp_path, fake_training, capsys):
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0") == 0
+    before = (tmp_path / "out" / "results.json").read_text()
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "--steps", "3") != 0
+    assert "steps: 2 here, 3 now" in capsys.readouterr().err
+    assert (tmp_path / "out" / "results.json").read_text() == before
