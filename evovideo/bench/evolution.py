@@ -168,10 +168,10 @@ def _recipe_text(path: str) -> str:
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    for key in ("recipe", "steps", "data_seed", "episodes"):
-        values = {json.dumps(_recipe_text(p[key]) if key == "recipe" else p[key]) for p in parts}
+    for key in ("recipe", *SETTINGS):  # settings an older part did not record are not compared
+        values = {json.dumps(_recipe_text(p[key]) if key == "recipe" else p[key]) for p in parts if key in p}
         if len(values) > 1:
-            raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p[key] for p in parts]})")
+            raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}
     for path, part in zip(paths, parts):
         for name, arm in part["arms"].items():
