@@ -3,7 +3,7 @@
 A term's **onset** is the first logged step at which its training loss, averaged over the last
 ``window`` logged values, is ``drop`` (10%) below its first window's mean; ``None`` if that never happens
 within the run.  For the synthetic recipe's flow-rgb InfoNCE the start is ln 16 (chance for batch
-16) and the loss stays there for 100-400 steps before it falls: the step at which it leaves that
+16) and the loss stays there for ~90 to more than 450 steps: the step at which it leaves that
 plateau differs by seed, and at 450 steps a run that left it late is still near chance downstream.
 ``bench evolution`` records each run's onsets (from the run's ``metrics.csv``) and prints, per term,
 Spearman's ρ between onset and few-shot accuracy over all runs (a run that never left is ranked last).
