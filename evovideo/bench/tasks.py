@@ -38,7 +38,7 @@ Steps: the tiny student learns the direction of motion only after a plateau (tem
 chance at 1,000 steps, 88.6% at 3,000), so the direction tasks need ``--steps 3000``.  Each term
 computes only the modalities it reads (:func:`term_modalities`): RGB-only terms skip Farneback flow.
 Example (2 seeds, one process per seed on a 2-core machine: ~18 min per seed for temporal order
-at 3,000 steps, ~30 min for transfer; ``--terms`` runs a subset):
+at 3,000 steps, ~22 min for transfer; ``--terms`` runs a subset):
   OMP_NUM_THREADS=1 evovideo bench tasks --steps 3000 --seeds 0 --terms rgb/temporal_order
 """
 from __future__ import annotations
@@ -195,9 +195,7 @@ def evaluate(module, term: str, batches) -> tuple[str, float, float]:
                     pred = task.predict(fmap, b[m], target.shape[2:])
                     trivial = b[m][:, :, -1:].expand_as(target)
                 else:
-                    target = b[task.modalities[1]]
-                    dims = [0, *range(2, target.dim())]
-                    target = (target - target.mean(dims, keepdim=True)) / target.std(dims, keepdim=True).clamp_min(1e-6)
+                    target = task.target(b)
                     pred = task.decoder(fmap, target.shape[2:])
                     trivial = torch.zeros_like(target)
                 n = target.shape[0]

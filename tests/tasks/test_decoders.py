@@ -79,3 +79,55 @@ def test_decoders_pass_a_frame_wide_term_from_the_spatial_mean(encoders):
     loss = out[0].pow(2).mean()
     loss.backward()
     assert dec.glob.weight.grad.abs().sum() > 0
+
+
+def _tiny_batch_features(encoders, batch_size=16):
+    torch.manual_seed(0)
+    x = torch.randn(batch_size, 3, 8, 32, 32)
+    with torch.no_grad():
+        maps = encoders["rgb"].forward_intermediates(x)
+    last = maps[encoders["rgb"].feature_layers[-1]]
+    return x, Features(fmap=last, pooled=last.flatten(2).mean(-1), taps={"layer2": maps["layer2"]})
+
+
+def test_transfer_decoder_costs_a_fraction_of_the_full_resolution_one(encoders):
+    """The rgb->flow decoder was 7.5 GFLOP forward per batch of 16 clips (two 3x3x3 stages with 64
+    and 32 channels at 8x16x16 and 8x32x32), 17x the student's forward (0.43) and nine times the
+    student and flow tower together: a candidate with transfer > 0 took 3.5x as long in the search.
+    It now predicts flow at half resolution with 32 channels: 0.98 GFLOP (2.3x the student)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, feats = _tiny_batch_features(encoders)
+    batch = {"rgb": x, "flow": torch.randn(16, 2, 8, 32, 32)}
+
+    def flops(fn):
+        with torch.no_grad(), FlopCounterMode(display=False) as count:
+            fn()
+        return count.get_total_flops()
+
+    def decoder_flops(**kw):
+        task = TASKS.create("cross_modal_transfer", modalities=("rgb", "flow"), encoders=encoders, **kw)
+        return flops(lambda: task(TaskInputs(batch, {"rgb": feats}, encoders, torch.Generator().manual_seed(0))))
+
+    student = flops(lambda: encoders["rgb"].forward_features(x))
+    default, full = decoder_flops(), decoder_flops(hidden=64, target_scale=1)
+    assert default <= 0.25 * full
+    assert default <= 2.5 * student
+
+
+def test_transfer_target_is_pooled_flow_standardised(encoders):
+    """target_scale=2 averages 2x2 pixels, then standardises per channel; 1 keeps full resolution."""
+    flow = torch.randn(4, 2, 8, 32, 32) * 0.05 + 0.3
+    half = TASKS.create("cross_modal_transfer", modalities=("rgb", "flow"), encoders=encoders)
+    full = TASKS.create("cross_modal_transfer", modalities=("rgb", "flow"), encoders=encoders, target_scale=1)
+    t = half.target({"flow": flow})
+    assert t.shape == (4, 2, 8, 16, 16)
+    pooled = flow.reshape(4, 2, 8, 16, 2, 16, 2).mean((4, 6))
+    expect = (pooled - pooled.mean((0, 2, 3, 4), keepdim=True)) / pooled.std((0, 2, 3, 4), keepdim=True)
+    assert torch.allclose(t, expect, atol=1e-5)
+    assert full.target({"flow": flow}).shape == (4, 2, 8, 32, 32)
+    _, feats = _tiny_batch_features(encoders, 4)
+    out = half.predict(feats, t.shape[2:])
+    assert out.shape == t.shape
+    with pytest.raises(ValueError, match="power of 2"):
+        TASKS.create("cross_modal_transfer", modalities=("rgb", "flow"), encoders=encoders, target_scale=3)
