@@ -186,14 +186,20 @@ def merge(paths: list[str]) -> dict[str, Any]:
     return out
 
 
+def report(results: dict[str, Any], shots) -> str:
+    """The table, the seed reliability and the loss onsets (each only where there is something to say)."""
+    key = f"{max(shots)}-shot"
+    lines = (format_table(results, shots), format_reliability(seed_reliability(results, key)),
+             format_onsets(onset_vs_accuracy(results, key), key))
+    return "\n".join(line for line in lines if line)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.merge:
         results = merge(args.merge)
         save_results(Path(args.out), results)
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
-        print(format_table(results, shots))
-        print(format_reliability(seed_reliability(results, f"{max(shots)}-shot")))
-        print(format_onsets(onset_vs_accuracy(results, f"{max(shots)}-shot"), f"{max(shots)}-shot"))
+        print(report(results, shots))
         return 0
     import torch
 
@@ -258,9 +264,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name} seed {seed}: " + "  ".join(f"{k} {v}" for k, v in acc.items())
                   + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
         save_results(out, results)
-    print("\n" + format_table(results, args.shot))
-    print(format_reliability(seed_reliability(results, f"{max(args.shot)}-shot")))
-    print(format_onsets(onset_vs_accuracy(results, f"{max(args.shot)}-shot"), f"{max(args.shot)}-shot"))
+    print("\n" + report(results, args.shot))
     print(f"results: {out / 'results.json'}")
     return 0
 

@@ -154,13 +154,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"best: {best.candidate.id}  score {best.score:.4f}")
     for name, value in best.candidate.lambdas.items():
         print(f"  {name:<40} {value:.3f}")
-    from evovideo.evolution.summary import format_seed_agreement
-    from evovideo.evolution.validity import fitness_validity
+    from evovideo.evolution.summary import format_seed_agreement, format_validity
 
-    for group, v in fitness_validity(results.records).items():
-        print(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (permutation p {v['p']:.3f}, n={v['n']}) "
-              "between -fitness and kNN accuracy on the labelled fitness set")
-    for group, v in stats["seed_agreement"].items():  # computed once, by the summary
+    for group, v in stats["validity"].items():  # computed once, by the summary
+        print(format_validity(group, v))
+    for group, v in stats["seed_agreement"].items():
         print(format_seed_agreement(group, v))
     if not args.no_plots:
         from evovideo.evolution.plots import plot_evolution

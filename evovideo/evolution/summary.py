@@ -69,6 +69,10 @@ def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def format_validity(group: str, v: dict[str, float]) -> str:
+    return f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} between -fitness and it (p {v['p']:.3f}, n={v['n']})"
+
+
 def format_seed_agreement(group: str, v: dict[str, float]) -> str:
     return (f"seed agreement ({group}): Spearman rho {v['rho']:+.2f} between the {v['seeds']} training seeds' fitness "
             f"(p {v['p']:.3f}, n={v['n']}); their mean ranks lambda with reliability {v['reliability']:.2f}")
@@ -83,7 +87,7 @@ def format_summary(summary: dict[str, Any]) -> str:
              f"best {best['id']} at {best['steps']} steps (score {best['score']:.4f}):"]
     lines += [f"  {name:<36} {value:.3f}" for name, value in best["lambdas"].items()]
     for group, v in (summary.get("validity") or {}).items():
-        lines.append(f"fitness validity ({group}): Spearman rho {v['rho']:+.2f} (p {v['p']:.3f}, n={v['n']})")
+        lines.append(format_validity(group, v))
     for group, v in (summary.get("seed_agreement") or {}).items():
         lines.append(format_seed_agreement(group, v))
     lines.append(f"reproduce: {summary['command']}")

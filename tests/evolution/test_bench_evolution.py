@@ -69,7 +69,9 @@ def test_bench_evolution_merges_parallel_parts_by_arm_and_seed(tmp_path, capsys)
     out = json.loads((tmp_path / "ab" / "results.json").read_text())
     assert [r["seed"] for r in out["arms"]["hand"]["runs"]] == [0, 1, 2] and out["seeds"] == [0, 1, 2]
     assert list(out["arms"]) == ["hand", "only x", "uniform"]
-    assert "| hand | 41.0 ± 2.5 | 3 seeds |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| hand | 41.0 ± 2.5 | 3 seeds |" in printed
+    assert "\n\n" not in printed  # no blank line for the onsets these runs do not have
     bad = part("d", [3], ["hand"])
     data = json.loads(open(bad).read())
     data["steps"] = 10
