@@ -131,8 +131,13 @@ def pinned_search() -> str:
     from evovideo.evolution.summary import format_summary
 
     summary = json.loads(find_recipe(PINNED_SEARCH).read_text())
-    bench = summary.get("benchmark")
-    return format_summary(summary) + (f"\n\n{bench['table']}\n(measured: {bench['command']})" if bench else "")
+    text = format_summary(summary)
+    for label, part in (("", summary), ("the previous search of this recipe ", summary.get("previous") or {})):
+        bench = part.get("benchmark")
+        if bench:
+            what = f"{label}({part['what']}), " if label else ""
+            text += f"\n\n{what}tested:\n{bench['table']}\n(measured: {bench['command']})"
+    return text
 
 
 def evolve(generations: int, out: Path, seed: int) -> Path:

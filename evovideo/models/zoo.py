@@ -217,8 +217,9 @@ register_pretrained(PretrainedCfg(
     lambdas=SYNTHETIC_LAMBDAS,
     lambdas_source=(
         "hand-set, not evolved: the real search over them (`evovideo evolve -c recipes/evolve/demo_synthetic.yaml`, "
-        "16 candidates x 2 training seeds, label-free gap fitness on a long-tailed held-out set) picked InfoNCE 1 + "
-        "flow:layer3 0.5, which on 10 fresh pretraining seeds (5-14, the pinning rule fixed before they ran) scores "
+        "16 candidates x 2 training seeds, label-free gap fitness on a long-tailed held-out set), rerun on 2026-12-02 "
+        "with the half-resolution transfer decoder, picked g000c001 (every term on), whose test on fresh seeds 15-24 "
+        "is under way. Its previous version picked InfoNCE 1 + flow:layer3 0.5, which on 10 fresh pretraining seeds (5-14, the pinning rule fixed before they ran) scores "
         "5-shot 39.1 vs 37.4 for these λ (paired +1.7 ± 3.1, not significant) and 41.1 for InfoNCE alone, so the rule "
         "(>= InfoNCE alone and a paired CI above these λ) is not met. InfoNCE alone beats these λ on those seeds "
         "(+3.7 ± 3.4): at 450 steps a run's result is decided by when its InfoNCE loss leaves chance, and the transfer "
@@ -241,7 +242,9 @@ register_pretrained(PretrainedCfg(
         "(`--encoder test_r2plus1d --no-cache`) scores 20.58 ± 0.30 (1-shot) and 21.05 ± 0.29 (5-shot); chance "
         "is 20%. These weights were retrained from the recipe when the decoders changed (staged upsampling with "
         "a layer2 shortcut and a frame-wide path, so that rgb->flow transfer learns); the previous weights, "
-        "trained with the old 1x1 decoder, scored 34.65 ± 0.50 and 40.10 ± 0.48. The ± above are over episodes "
+        "trained with the old 1x1 decoder, scored 34.65 ± 0.50 and 40.10 ± 0.48. Since 2026-12-02 the transfer "
+        "decoder predicts flow at half resolution with 32 channels; these weights were trained with the "
+        "full-resolution, 64-channel one (task_args target_scale 1, hidden 64 reproduce it). The ± above are over episodes "
         "of one pretraining run: over pretraining seeds the recipe varies far more (450 steps, 5-way 1-shot "
         "30.8 / 29.6 / 19.9 on seeds 0 / 1 / 2, BENCHMARKS.md#evolution). An earlier version trained "
         "on 16 clips per class fit those 110 clips and scored only 21-24% on held-out seeds: the recipe renders "
