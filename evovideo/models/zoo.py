@@ -219,7 +219,7 @@ register_pretrained(PretrainedCfg(
         "hand-set, not evolved: the real search over them (`evovideo evolve -c recipes/evolve/demo_synthetic.yaml`, "
         "16 candidates x 2 training seeds, label-free gap fitness on a long-tailed held-out set), rerun on 2026-12-02 "
         "with the half-resolution transfer decoder, picked g000c001 (every term on), whose test on fresh seeds 15-24 "
-        "is under way. Its previous version picked InfoNCE 1 + flow:layer3 0.5, which on 10 fresh pretraining seeds (5-14, the pinning rule fixed before they ran) scores "
+        "is still to run (the rule was written before the search). Its previous version picked InfoNCE 1 + flow:layer3 0.5, which on 10 fresh pretraining seeds (5-14, the pinning rule fixed before they ran) scores "
         "5-shot 39.1 vs 37.4 for these λ (paired +1.7 ± 3.1, not significant) and 41.1 for InfoNCE alone, so the rule "
         "(>= InfoNCE alone and a paired CI above these λ) is not met. InfoNCE alone beats these λ on those seeds "
         "(+3.7 ± 3.4): at 450 steps a run's result is decided by when its InfoNCE loss leaves chance, and the transfer "
