@@ -17,8 +17,8 @@ SKIP = "layer2"  # the earlier layer the decoders also read (None: the last map 
 
 def _decoder(encoder: Encoder, modality: str, out_chans: int, hidden: int, skip: str | None,
              context: int = 0, scale: int = 1) -> MapDecoder:
-    """``scale``: the target is ``scale`` times smaller than the input in space, so that many fewer
-    x2 stages (a power of 2)."""
+    """``scale`` (a power of 2): the target is ``scale`` times smaller than the input in space, so
+    the decoder has log2(scale) fewer x2 upsampling stages."""
     if scale < 1 or scale & (scale - 1):
         raise ValueError(f"target_scale must be a power of 2 (1, 2, 4, ...), not {scale}")
     in_chs = encoder.num_features + (encoder.layer_channels(skip) if skip else 0)
