@@ -134,9 +134,7 @@ def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return fresh
     old = json.loads(path.read_text())
-    differ = [k for k in SETTINGS if k in old and old[k] != fresh[k]]
-    if _recipe_text(old["recipe"]) != _recipe_text(fresh["recipe"]):
-        differ.insert(0, "recipe")
+    differ = [k for k in ("recipe", *SETTINGS) if k in old and _setting(old, k) != _setting(fresh, k)]
     if differ:
         raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {old.get(k)} here, {fresh[k]} now' for k in differ)}); "
                          "use a new --out, or merge the two folders with --merge")
@@ -156,20 +154,22 @@ def slug_of(arm: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in arm)[:60]
 
 
-def _recipe_text(path: str) -> str:
-    """A part's recipe compared by content (the same recipe from another checkout merges; an
-    edited one at the same path does not), by path when the file is gone."""
+def _setting(results: dict[str, Any], key: str) -> Any:
+    """A results file's setting as runs are compared: the recipe by content (the same recipe from
+    another checkout matches; an edited one at the same path does not), by path when the file is gone."""
+    if key != "recipe":
+        return results[key]
     try:
-        return Path(path).read_text()
+        return Path(results[key]).read_text()
     except OSError:
-        return path
+        return results[key]
 
 
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in ("recipe", *SETTINGS):  # settings an older part did not record are not compared
-        values = {json.dumps(_recipe_text(p[key]) if key == "recipe" else p[key]) for p in parts if key in p}
+        values = {json.dumps(_setting(p, key)) for p in parts if key in p}
         if len(values) > 1:
             raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}

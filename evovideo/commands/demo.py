@@ -131,13 +131,11 @@ def pinned_search() -> str:
     from evovideo.evolution.summary import format_summary
 
     summary = json.loads(find_recipe(PINNED_SEARCH).read_text())
-    text = format_summary(summary)
-    for label, part in (("", summary), ("the previous search of this recipe ", summary.get("previous") or {})):
-        bench = part.get("benchmark")
-        if bench:
-            what = f"{label}({part['what']}), " if label else ""
-            text += f"\n\n{what}tested:\n{bench['table']}\n(measured: {bench['command']})"
-    return text
+    previous = summary.get("previous") or {}
+    parts = [("tested", summary.get("benchmark")),
+             (f"the previous search of this recipe ({previous.get('what')}), tested", previous.get("benchmark"))]
+    return format_summary(summary) + "".join(
+        f"\n\n{title}:\n{bench['table']}\n(measured: {bench['command']})" for title, bench in parts if bench)
 
 
 def evolve(generations: int, out: Path, seed: int) -> Path:
