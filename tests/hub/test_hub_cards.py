@@ -54,7 +54,8 @@ def test_entry_facts_are_consistent(name: str) -> None:
     assert (REPO_ROOT / cfg.recipe).is_file(), f"{name}: recipe {cfg.recipe} does not exist"
     if cfg.lambdas is not None:  # the λ the entry states are the ones its recipe pins
         init = yaml.safe_load((REPO_ROOT / cfg.recipe).read_text())["model"]["init_args"]
-        assert cfg.lambdas == {"tasks": init.get("tasks") or {}, "distill": init.get("distill") or {}}, (
+        on = {g: {k: v for k, v in (init.get(g) or {}).items() if v} for g in ("tasks", "distill")}  # a 0 term is off
+        assert cfg.lambdas == on, (
             f"{name}: λ differ from {cfg.recipe}; retrain and repackage (python -m evovideo.hub.package)"
         )
     if cfg.file:  # the packaged preprocessing is what the recipe trained on

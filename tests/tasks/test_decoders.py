@@ -7,6 +7,7 @@ import torch
 
 from evovideo.factory import create_model
 from evovideo.tasks import TASKS, Features, TaskInputs
+from evovideo.tasks.generative import decoder_input
 
 
 @pytest.fixture(scope="module")
@@ -95,24 +96,46 @@ def test_transfer_decoder_costs_a_fraction_of_the_full_resolution_one(encoders):
     and 32 channels at 8x16x16 and 8x32x32), 17x the student's forward (0.43) and nine times the
     student and flow tower together: a candidate with transfer > 0 took 3.5x as long in the search.
     It now predicts flow at half resolution with 32 channels: 0.98 GFLOP (2.3x the student)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     x, feats = _tiny_batch_features(encoders)
     batch = {"rgb": x, "flow": torch.randn(16, 2, 8, 32, 32)}
-
-    def flops(fn):
-        with torch.no_grad(), FlopCounterMode(display=False) as count:
-            fn()
-        return count.get_total_flops()
-
-    def decoder_flops(**kw):
-        task = TASKS.create("cross_modal_transfer", modalities=("rgb", "flow"), encoders=encoders, **kw)
-        return flops(lambda: task(TaskInputs(batch, {"rgb": feats}, encoders, torch.Generator().manual_seed(0))))
-
-    student = flops(lambda: encoders["rgb"].forward_features(x))
-    default, full = decoder_flops(), decoder_flops(hidden=64, target_scale=1)
+    student = _flops(lambda: encoders["rgb"].forward_features(x))
+    default = _task_flops(encoders, "cross_modal_transfer", ("rgb", "flow"), batch, feats)
+    full = _task_flops(encoders, "cross_modal_transfer", ("rgb", "flow"), batch, feats, hidden=64, target_scale=1)
     assert default <= 0.25 * full
     assert default <= 2.5 * student
+
+
+def test_reconstruction_can_decode_at_half_resolution_for_a_fraction_of_the_cost(encoders):
+    """rgb/reconstruction decodes the full-resolution input with 64 channels (7.5 GFLOP per batch of
+    16, 17x the student: it set the pace of every search candidate that had it).  target_scale=2,
+    hidden=32 decodes the 2x2-pooled input for <= 1/4 of that; the default is unchanged."""
+    x, feats = _tiny_batch_features(encoders)
+    batch = {"rgb": x}
+    student = _flops(lambda: encoders["rgb"].forward_features(x))
+    full = _task_flops(encoders, "reconstruction", ("rgb",), batch, feats)
+    half = _task_flops(encoders, "reconstruction", ("rgb",), batch, feats, hidden=32, target_scale=2)
+    assert full >= 10 * student  # the default: full resolution, as before
+    assert half <= 0.25 * full and half <= 2.5 * student
+    task = TASKS.create("reconstruction", modalities=("rgb",), encoders=encoders, hidden=32, target_scale=2)
+    pooled = x.reshape(16, 3, 8, 16, 2, 16, 2).mean((4, 6))
+    pred = task.decoder(decoder_input(feats, "layer2"), pooled.shape[2:])
+    loss = task(TaskInputs(batch, {"rgb": feats}, encoders, torch.Generator().manual_seed(0)))
+    assert torch.allclose(loss, (pred - pooled).pow(2).mean(), rtol=1e-4)  # L2 to the pooled input
+    with pytest.raises(ValueError, match="power of 2"):
+        TASKS.create("reconstruction", modalities=("rgb",), encoders=encoders, target_scale=3)
+
+
+def _flops(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as count:
+        fn()
+    return count.get_total_flops()
+
+
+def _task_flops(encoders, name, modalities, batch, feats, **kw) -> int:
+    task = TASKS.create(name, modalities=modalities, encoders=encoders, **kw)
+    return _flops(lambda: task(TaskInputs(batch, {"rgb": feats}, encoders, torch.Generator().manual_seed(0))))
 
 
 def test_transfer_target_is_pooled_flow_standardised(encoders):
