@@ -21,6 +21,8 @@ orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
   evovideo bench evolution --evolved R.jsonl --arms evolved hand single --seeds 0 --steps 450   # short
   evovideo bench evolution --merge runs/a/results.json runs/b/results.json --out runs/ab   # parallel parts -> one table
 
+Each run records the code that made it (``evovideo.provenance``): an arm whose runs came from
+different code (parts merged from before and after a change) is marked in the table.
 ``<out>/results.json`` is rewritten (atomically) after every run.  Running again into the same
 ``--out`` keeps its arms and seeds, trains only what is missing (a killed bench continues; more
 seeds or arms add to the table), and refuses a folder of another recipe or other settings.
@@ -209,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.recipe import EvolveRecipe
     from evovideo.lightning.pretrain import load_recipe, run_pretraining
     from evovideo.tasks.base import RecipeError
+    from evovideo.provenance import code_fingerprint
     from evovideo.tasks.lambdas import nest_lambdas
 
     cfg = load_recipe(args.recipe)
@@ -256,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
             res = evaluate_fewshot(fs.features, fs.labels, way=5, shots=args.shot, query=args.query, episodes=args.episodes, seed=0,
                                    classifiers=("prototypes",))
             acc = {f"{r.shot}-shot": r.summary["prototypes"] for r in res}
-            arm["runs"].append({"seed": seed, "seconds": round(time.perf_counter() - start, 1),
+            arm["runs"].append({"seed": seed, "seconds": round(time.perf_counter() - start, 1), "code": code_fingerprint(),
                                 **{k: {"mean": v.mean, "ci95": v.ci95} for k, v in acc.items()},
                                 "onset": run_onsets(out / "runs" / f"{slug}-seed{seed}")})
             arm["runs"].sort(key=lambda r: r["seed"])
@@ -339,7 +342,9 @@ def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tupl
 
 def format_table(results: dict, shots: list[int]) -> str:
     """Each arm's mean ± 95% CI over seeds and, when the hand-set arm ran, the paired difference to it
-    on the largest shot (seeds shared: a seed bad for every arm cancels out)."""
+    on the largest shot (seeds shared: a seed bad for every arm cancels out).  An arm whose runs
+    were made by different code (``evovideo.provenance``; e.g. parts merged from before and after a
+    change) says so: its mean is then not one setting's."""
     cols = [f"{s}-shot" for s in shots]
     ref = results["arms"].get(HAND, {}).get("runs")
     paired = f"Δ {cols[-1]} vs hand-set, paired (mean ± 95% CI, seeds)" if ref else None
@@ -351,7 +356,9 @@ def format_table(results: dict, shots: list[int]) -> str:
             lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |" + (" |" if paired else ""))
             continue
         cells = [summarise(arm["runs"], c) for c in cols]
-        row = f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]} |"
+        codes = {r.get("code") for r in arm["runs"]}  # None: a run recorded before the code was
+        mixed = f", **runs of {len(codes)} code versions**" if len(codes) > 1 else ""
+        row = f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]}{mixed} |"
         if paired:
             d = None if name == HAND else paired_difference(arm["runs"], ref, cols[-1])
             row += " |" if d is None else f" {d[0]:+.1f} ± {d[1]:.1f} ({d[2]}) |"

@@ -112,6 +112,29 @@ def test_table_gives_the_paired_difference_to_the_hand_set_arm():
     assert "| hand-set (recipe) | 30.0 ± 21.7 | 3 seeds | |" in table
 
 
+def test_table_marks_an_arm_whose_runs_came_from_different_code():
+    """Two parts of one arm, run before and after a decoder change, have the same recipe text: the
+    runs' code fingerprints tell them apart, and the table says the mean is not one setting's."""
+    runs = lambda codes: [{"seed": s, "5-shot": {"mean": 30.0 + s, "ci95": 1.0}, "code": c}  # noqa: E731
+                          for s, c in enumerate(codes)]
+    table = format_table({"arms": {"same": {"runs": runs(["aa", "aa"])}, "mixed": {"runs": runs(["aa", "bb", "bb"])}}}, [5])
+    assert "| same | 30.5 ± 6.4 | 2 seeds |" in table
+    assert "| mixed | 31.0 ± 2.5 | 3 seeds, **runs of 2 code versions** |" in table
+
+
+def test_code_fingerprint_ignores_docs_and_follows_code(tmp_path):
+    from evovideo.provenance import code_fingerprint
+
+    def fingerprint(name, text):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.py").write_text(text)
+        return code_fingerprint(tmp_path / name)
+
+    base = fingerprint("a", 'def f(x):\n    """Doubles."""\n    return 2 * x\n')
+    assert fingerprint("b", 'def f(x):\n    """Twice x."""  \n    # the factor\n    return 2 * x\n') == base
+    assert fingerprint("c", 'def f(x):\n    """Doubles."""\n    return 3 * x\n') != base
+
+
 def _metrics_csv(path, columns):
     """A Lightning CSVLogger file: one row per logged step (every 10), blank cells where a key was not logged."""
     path.parent.mkdir(parents=True, exist_ok=True)
