@@ -210,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.eval.pipeline import video_features
     from evovideo.evolution.recipe import EvolveRecipe
     from evovideo.lightning.pretrain import load_recipe, run_pretraining
-    from evovideo.tasks.base import RecipeError
     from evovideo.provenance import code_fingerprint
+    from evovideo.tasks.base import RecipeError
     from evovideo.tasks.lambdas import nest_lambdas
 
     cfg = load_recipe(args.recipe)

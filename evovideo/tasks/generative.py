@@ -66,8 +66,8 @@ class Reconstruction(Task):
 
     ``target_scale`` (video only, default 1): decode the input average-pooled by this factor in space,
     with one x2 decoder stage fewer per factor 2.  At full resolution with ``hidden=64`` the decoder
-    costs 7.5 GFLOP forward per batch of 16 tiny-student clips, 17x the student; ``target_scale=2,
-    hidden=32`` about 1 (as ``cross_modal_transfer``'s default)."""
+    costs 7.6 GFLOP forward per batch of 16 tiny-student clips, 18x the student; ``target_scale=2,
+    hidden=32`` 1.0 (as ``cross_modal_transfer``'s default)."""
 
     def __init__(self, modalities: Sequence[str], encoders: Mapping[str, Encoder], hidden: int = 64,
                  skip: str | None = SKIP, target_scale: int = 1) -> None:

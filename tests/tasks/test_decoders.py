@@ -106,8 +106,8 @@ def test_transfer_decoder_costs_a_fraction_of_the_full_resolution_one(encoders):
 
 
 def test_reconstruction_can_decode_at_half_resolution_for_a_fraction_of_the_cost(encoders):
-    """rgb/reconstruction decodes the full-resolution input with 64 channels (7.5 GFLOP per batch of
-    16, 17x the student: it set the pace of every search candidate that had it).  target_scale=2,
+    """rgb/reconstruction decodes the full-resolution input with 64 channels (7.6 GFLOP per batch of
+    16, 18x the student: it set the pace of every search candidate that had it).  target_scale=2,
     hidden=32 decodes the 2x2-pooled input for <= 1/4 of that; the default is unchanged."""
     x, feats = _tiny_batch_features(encoders)
     batch = {"rgb": x}
