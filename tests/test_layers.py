@@ -13,7 +13,7 @@ from pathlib import Path
 import evovideo
 
 LAYERS = [
-    ("registry", "atomic", "clip", "quiet"),  # generic helpers; the clip contract (ClipSpec, batch keys)
+    ("registry", "atomic", "clip", "quiet", "provenance"),  # generic helpers; the clip contract; code fingerprint
     ("modalities",),                    # gray / flow / log-mel from decoded frames and audio
     ("models",),                        # networks and their input configs
     ("tasks", "data"),                  # SSL losses and heads; decoding, datasets, sample builders
