@@ -151,10 +151,12 @@ def render_card(cfg: PretrainedCfg, *, title: str | None = None, load_as: str | 
 
 
 def lambdas_from_hparams(hparams: dict | None) -> dict[str, dict[str, float]] | None:
-    """``{"tasks": ..., "distill": ...}`` from the ``pretrain`` hyper-parameters a run's export records."""
+    """``{"tasks": ..., "distill": ...}`` from the ``pretrain`` hyper-parameters a run's export records
+    (or a recipe's ``model.init_args``): the terms that train, i.e. without those at weight 0 (a
+    recipe may list a term at 0 to give its ``task_args`` for a search; the plan drops it)."""
     if not hparams or "tasks" not in hparams:
         return None
-    return {"tasks": dict(hparams.get("tasks") or {}), "distill": dict(hparams.get("distill") or {})}
+    return {g: {k: v for k, v in (hparams.get(g) or {}).items() if v} for g in ("tasks", "distill")}
 
 
 def cfg_from_config(config: dict, repo_id: str | None = None, facts: dict | None = None) -> PretrainedCfg:

@@ -9,7 +9,7 @@ import yaml
 from huggingface_hub import ModelCard
 from safetensors import safe_open
 
-from evovideo.hub.cards import cfg_from_config, main, render_card, stale_cards
+from evovideo.hub.cards import cfg_from_config, lambdas_from_hparams, main, render_card, stale_cards
 from evovideo.models import MODELS
 from evovideo.models.base import InputConfig
 from evovideo.models.zoo import ZOO, EvalResult, PretrainedCfg
@@ -54,8 +54,7 @@ def test_entry_facts_are_consistent(name: str) -> None:
     assert (REPO_ROOT / cfg.recipe).is_file(), f"{name}: recipe {cfg.recipe} does not exist"
     if cfg.lambdas is not None:  # the λ the entry states are the ones its recipe pins
         init = yaml.safe_load((REPO_ROOT / cfg.recipe).read_text())["model"]["init_args"]
-        on = {g: {k: v for k, v in (init.get(g) or {}).items() if v} for g in ("tasks", "distill")}  # a 0 term is off
-        assert cfg.lambdas == on, (
+        assert cfg.lambdas == lambdas_from_hparams(init), (
             f"{name}: λ differ from {cfg.recipe}; retrain and repackage (python -m evovideo.hub.package)"
         )
     if cfg.file:  # the packaged preprocessing is what the recipe trained on
