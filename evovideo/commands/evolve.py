@@ -92,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
         candidate_base["data"] = _with_backend(candidate_base["data"], args.backend)
     groups = recipe.space(base)  # {tasks: [...], distill: [...]}
     names = recipe.space_names(base)
-    initial = recipe.initial_lambdas(base) if recipe.start_from_recipe else None
-    if initial is not None:
-        initial = {n: initial.get(n, 0.0) for n in names}
+    initial = recipe.starting_lambdas(base)
     space = SearchSpace(names, **recipe.mutation)
     search = TournamentSearch(space, population=recipe.population, tournament=recipe.tournament,
                               generations=recipe.generations, elite=recipe.elite, seed=recipe.seed, initial=initial)

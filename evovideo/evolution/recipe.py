@@ -8,6 +8,8 @@ Fields and defaults (every field is optional except ``pretrain``)::
     distill_layers: []        # distillation locations searched too: every tower of `pretrain` x each entry,
                               # "layer3" (tower layer3 -> student layer3) or "layer4->layer3" (tower -> student)
     start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
+    start_from_singles: false # generation 0 also holds each task of the search space alone at 1 (the
+                              # single-term baselines of `evovideo bench evolution`), then random vectors
     candidate_overrides: {}   # dotted keys changed in the base recipe for candidates only, e.g.
                               # {trainer.devices: 1, trainer.strategy: auto} (one GPU per candidate)
     population: 8             # candidates per generation
@@ -89,6 +91,7 @@ class EvolveRecipe:
     search_space: dict[str, list[str]] | None = None  # {tasks: [...], distill: [...]}
     distill_layers: list[str] = field(default_factory=list)
     start_from_recipe: bool = True
+    start_from_singles: bool = False
     candidate_overrides: dict[str, Any] = field(default_factory=dict)
     population: int = 8
     tournament: int = 3
@@ -172,6 +175,19 @@ class EvolveRecipe:
         init = (base.get("model") or {}).get("init_args") or {}
         return {**{k: float(v) for k, v in (init.get("tasks") or {}).items()},
                 **{k: float(v) for k, v in (init.get("distill") or {}).items()}}
+
+    def starting_lambdas(self, base: dict[str, Any]) -> list[dict[str, float]]:
+        """Generation 0's chosen vectors over the search space (the rest of it is drawn at random): the
+        base recipe's lambdas (``start_from_recipe``), then each task alone at 1 (``start_from_singles``).
+        A distillation term is no corner: alone, it would copy a tower that no task trains."""
+        names = self.space_names(base)
+        out = []
+        if self.start_from_recipe:
+            init = self.initial_lambdas(base)
+            out.append({n: init.get(n, 0.0) for n in names})
+        if self.start_from_singles:
+            out += [{n: float(n == task) for n in names} for task in self.space(base)["tasks"]]
+        return out
 
     def halving_rungs(self) -> tuple[list[int] | None, float]:
         """Successive-halving rungs in steps (fractions of ``budget``) and the fraction kept at each."""

@@ -6,8 +6,9 @@
             search.tell(cand.id, score(cand.lambdas))   # lower is better
     search.best()
 
-Generation 0 is ``population`` random vectors (the first one is ``initial`` when given, e.g. the
-lambdas of the base recipe).  Each later child is a mutation of a tournament winner: ``tournament``
+Generation 0 is ``population`` random vectors, the first ones replaced by ``initial`` when given: one
+vector (e.g. the lambdas of the base recipe) or a list of them (e.g. that recipe plus each term alone,
+the baselines a search has to beat).  Each later child is a mutation of a tournament winner: ``tournament``
 contestants drawn from the previous generation plus the ``elite`` best candidates found so far;
 the lowest score wins.  Elites are not re-trained: their score stands.  A child whose λ equal a
 vector already proposed is drawn again (up to ``REDRAWS`` times): a mutation can be a no-op (zeroing
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class TournamentSearch:
         generations: int = 5,
         elite: int = 1,
         seed: int = 0,
-        initial: dict[str, float] | None = None,
+        initial: dict[str, float] | Sequence[dict[str, float]] | None = None,
     ) -> None:
         if population < 2:
             raise ValueError(f"population must be >= 2, got {population}")
@@ -82,7 +83,16 @@ class TournamentSearch:
             raise ValueError(f"elite must be >= 0, got {elite}")
         self.space, self.population, self.tournament = space, population, tournament
         self.generations, self.elite, self.seed = generations, elite, seed
-        self.initial = space.validate(initial) if initial is not None else None
+        given = [initial] if isinstance(initial, dict) else list(initial or [])
+        self.initials: list[dict[str, float]] = []
+        for lam in map(space.validate, given):  # a corner equal to the recipe's lambdas is proposed once
+            if self._key(lam) not in {self._key(k) for k in self.initials}:
+                self.initials.append(lam)
+        if len(self.initials) > population:
+            raise ValueError(f"{len(self.initials)} initial lambda vectors do not fit a population of {population}; "
+                             f"raise the population to at least {len(self.initials)} or start from fewer")
+        # the results-file header: one vector as before (old results files still continue), else the list
+        self.initial = (self.initials[0] if len(self.initials) == 1 else self.initials) if self.initials else None
         self.generation = 0
         self._proposed: dict[str, Candidate] = {c.id: c for c in self._make_generation(0)}
         self._told: dict[str, Told] = {}
@@ -143,7 +153,7 @@ class TournamentSearch:
         if g == 0:
             out = []
             for i in range(self.population):
-                lam = self.initial if (i == 0 and self.initial is not None) else self.space.random(rng)
+                lam = self.initials[i] if i < len(self.initials) else self.space.random(rng)
                 out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, dict(lam)))
             return out
         prev = [t for t in self.history() if t.candidate.generation == g - 1]

@@ -57,6 +57,11 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
         init = (candidate.get("model") or {}).get("init_args") or {}
         make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
                   dict.fromkeys(space["tasks"], 1.0), dict.fromkeys(space["distill"], 1.0), {})
+    starting = recipe.starting_lambdas(base)
+    if len(starting) > recipe.population:
+        raise RecipeError(f"{w}: population = {recipe.population}: generation 0 starts from {len(starting)} chosen "
+                          f"lambda vectors (start_from_recipe, start_from_singles: {len(space['tasks'])} tasks); "
+                          f"raise population to at least {len(starting)} or set start_from_singles: false")
     f = recipe.fitness
     try:
         fit = FITNESS.create(f["name"], **f["args"])

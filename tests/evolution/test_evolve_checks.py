@@ -20,6 +20,7 @@ BAD = [
     ({"runner": {"workers": "two"}}, "'runner': Expected a <class 'int'>. Got value: two"),
     ({"halving": {"rungs": "half"}}, "'halving':"),
     ({"start_from_recipe": "yes please"}, "'start_from_recipe': Expected a <class 'bool'>"),
+    ({"start_from_singles": True}, "population = 2: generation 0 starts from 3 chosen lambda vectors"),
     ({"generations": 0}, "generations = 0: must be an integer >= 1"),
     ({"elite": -1}, "elite = -1: must be an integer in [0, population=2]"),
     ({"mutation": {"rate": 2}}, "mutation.rate = 2: must be null or a number in (0, 1]"),
@@ -97,3 +98,13 @@ def test_header_only_results_file_does_not_lock_the_folder(tmp_path):
     again.append({"id": "g000c000", "lambdas": {"a": 0.5}, "score": 1.0})
     with pytest.raises(ValueError, match="different settings \\(sigma\\)"):
         ResultsFile(tmp_path / "results.jsonl", {"sigma": 0.3})  # finished work is never dropped
+
+
+def test_start_from_singles_puts_each_task_alone_after_the_recipe(tmp_path, monkeypatch):
+    assert evolve(tmp_path, monkeypatch, population=4, start_from_singles=True) == 0
+    lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    records = sorted((json.loads(ln) for ln in lines[1:]), key=lambda r: r["id"])
+    first = [r["lambdas"] for r in records[:3]]
+    assert first[0] == {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5}  # the recipe's λ, then each task alone
+    assert sorted(first[1:], key=lambda lam: lam["rgb/reconstruction"]) == [
+        {"rgb/reconstruction": 0.0, "rgb/arrow_of_time": 1.0}, {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0}]

@@ -161,3 +161,19 @@ def test_no_child_repeats_a_proposed_lambda_vector():
             search.tell(cand.id, sum((cand.lambdas[n] - initial[n]) ** 2 for n in NAMES))
     vectors = [tuple(t.candidate.lambdas[n] for n in NAMES) for t in search.history()]
     assert len(vectors) == 48 and len(set(vectors)) == 48
+
+
+def test_generation_zero_starts_from_every_given_vector_once():
+    """The baselines a search must beat (the recipe's λ, each term alone) can be its first candidates:
+    with sparse corners drawn at random, 'one term alone' was out of reach of a 16-candidate search."""
+    recipe = {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5, "rgb->flow/cross_modal_transfer": 0.0,
+              "flow:layer3": 0.5}
+    corners = [{n: float(n == m) for n in NAMES} for m in NAMES[:3]]
+    search = TournamentSearch(SearchSpace(NAMES), population=6, seed=0, initial=[recipe, *corners, corners[0]])
+    first = [c.lambdas for c in search.ask()]
+    assert first[:4] == [recipe, *corners]  # in order; the repeated corner is proposed once
+    assert len({tuple(v.values()) for v in first}) == 6  # the rest drawn at random
+    assert search.initial == [recipe, *corners]  # the results-file header records them
+    assert TournamentSearch(SearchSpace(NAMES), initial=recipe).initial == recipe  # one vector: as before
+    with pytest.raises(ValueError, match="4 initial lambda vectors do not fit a population of 3"):
+        TournamentSearch(SearchSpace(NAMES), population=3, initial=[recipe, *corners])
