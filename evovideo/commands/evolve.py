@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.evolution.checks import check_settings
     from evovideo.evolution.genome import SearchSpace
     from evovideo.evolution.loop import run_evolution, search_header
-    from evovideo.evolution.recipe import EvolveRecipe, write_pretrain_recipe
+    from evovideo.evolution.recipe import EvolveRecipe, trainable, write_pretrain_recipe
     from evovideo.evolution.results import ResultsFile
     from evovideo.evolution.runners import make_runner
     from evovideo.evolution.search import TournamentSearch
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     initial = recipe.starting_lambdas(base)
     space = SearchSpace(names, **recipe.mutation)
     search = TournamentSearch(space, population=recipe.population, tournament=recipe.tournament,
-                              generations=recipe.generations, elite=recipe.elite, seed=recipe.seed, initial=initial)
+                              generations=recipe.generations, elite=recipe.elite, seed=recipe.seed, initial=initial,
+                              valid=trainable(candidate_base, groups))
     fit = dict(recipe.fitness)
     fit["data"] = _with_backend(fit["data"], args.backend)
     out = Path(recipe.out)

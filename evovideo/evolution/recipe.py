@@ -42,15 +42,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TypedDict
+from typing import Any, Callable, Optional, TypedDict
 
 import yaml
 
 from evovideo.tasks.base import RecipeError
-from evovideo.tasks.lambdas import GROUPS, Lambdas, guess_groups, pin_lambdas
+from evovideo.tasks.lambdas import GROUPS, Lambdas, guess_groups, nest_lambdas, pin_lambdas
 
 class Mutation(TypedDict, total=False):
     rate: Optional[float]
@@ -253,3 +254,32 @@ def write_pretrain_recipe(base: dict[str, Any], lambdas: Lambdas, path: str | Pa
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     path.write_text(f"{header}# written by `evovideo evolve` on {stamp}\n" + yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def trainable(pretrain: dict[str, Any], space: dict[str, list[str]]) -> Callable[[dict[str, float]], bool]:
+    """``lambdas -> bool``: whether the term plan of ``pretrain`` with a genome pinned would train (some
+    weight > 0, no distillation from a tower that no active task trains and no teacher loads).
+
+    The search redraws a child or random vector that would not.  Such a vector used to go to a worker,
+    be refused there and score +inf: 5 of the 8 second-generation candidates of a search whose
+    best first-rung candidate was reconstruction alone (zeroing its one weight, or adding a
+    distillation whose flow tower nothing trains), each a lost slot of the population.
+    """
+    from evovideo.tasks.plan import make_plan
+
+    plan_log = logging.getLogger("evovideo.tasks.plan")  # its "tower not built" notes, once per draw
+
+    def check(lambdas: dict[str, float]) -> bool:
+        init = pin_lambdas(pretrain, nest_lambdas(lambdas, space))["model"]["init_args"]
+        was, plan_log.disabled = plan_log.disabled, True
+        try:
+            plan = make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {}, init.get("tasks") or {},
+                             init.get("distill") or {}, init.get("task_args") or {})
+            plan.check_teachers(init.get("teachers") or {})
+        except RecipeError:
+            return False
+        finally:
+            plan_log.disabled = was
+        return True
+
+    return check

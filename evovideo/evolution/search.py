@@ -13,7 +13,9 @@ contestants drawn from the previous generation plus the ``elite`` best candidate
 the lowest score wins.  Elites are not re-trained: their score stands.  A child whose λ equal a
 vector already proposed is drawn again (up to ``REDRAWS`` times): a mutation can be a no-op (zeroing
 a λ that is 0, a perturbation clipped at 0 or 1), and a repeat costs a full candidate for no
-information (every candidate trains from the same seed, so it would score the same).
+information (every candidate trains from the same seed, so it would score the same).  So is a
+vector that ``valid`` refuses (e.g. every weight 0, or a distillation from a tower that no task
+trains: :func:`evovideo.evolution.recipe.trainable`), in generation 0's random draws too.
 
 Deterministic: generation g is drawn from ``numpy.random.default_rng([seed, g])`` and depends only
 on the scores of generations < g, and a generation is created only once all of the previous one
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -72,6 +74,7 @@ class TournamentSearch:
         elite: int = 1,
         seed: int = 0,
         initial: dict[str, float] | Sequence[dict[str, float]] | None = None,
+        valid: Callable[[dict[str, float]], bool] | None = None,
     ) -> None:
         if population < 2:
             raise ValueError(f"population must be >= 2, got {population}")
@@ -92,6 +95,7 @@ class TournamentSearch:
             raise ValueError(f"{len(self.initials)} initial lambda vectors do not fit a population of {population}; "
                              f"raise the population to at least {len(self.initials)} or start from fewer")
         # the results-file header: one vector as before (old results files still continue), else the list
+        self.valid = valid or (lambda lam: True)
         self.initial = (self.initials[0] if len(self.initials) == 1 else self.initials) if self.initials else None
         self.generation = 0
         self._proposed: dict[str, Candidate] = {c.id: c for c in self._make_generation(0)}
@@ -153,7 +157,13 @@ class TournamentSearch:
         if g == 0:
             out = []
             for i in range(self.population):
-                lam = self.initials[i] if i < len(self.initials) else self.space.random(rng)
+                if i < len(self.initials):
+                    lam = self.initials[i]
+                else:
+                    for _ in range(REDRAWS):
+                        lam = self.space.random(rng)
+                        if self.valid(lam):
+                            break
                 out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, dict(lam)))
             return out
         prev = [t for t in self.history() if t.candidate.generation == g - 1]
@@ -166,7 +176,7 @@ class TournamentSearch:
             winner = min((pool[j] for j in picks), key=lambda t: t.rank_key)
             for _ in range(REDRAWS):
                 child, changes = self.space.mutate(winner.candidate.lambdas, rng)
-                if self._key(child) not in known:
+                if self._key(child) not in known and self.valid(child):
                     break
             known.add(self._key(child))
             out.append(Candidate(f"g{g:03d}c{i:03d}", g, i, child, winner.candidate.id, tuple(changes)))

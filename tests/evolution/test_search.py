@@ -177,3 +177,28 @@ def test_generation_zero_starts_from_every_given_vector_once():
     assert TournamentSearch(SearchSpace(NAMES), initial=recipe).initial == recipe  # one vector: as before
     with pytest.raises(ValueError, match="4 initial lambda vectors do not fit a population of 3"):
         TournamentSearch(SearchSpace(NAMES), population=3, initial=[recipe, *corners])
+
+
+def test_no_candidate_is_a_vector_the_plan_would_refuse():
+    """Children of 'reconstruction alone' used to be sent to training and refused there (+inf): 5 of 8
+    second-generation candidates of a laptop search (every weight 0, or flow distillation without a
+    task that trains the flow tower).  The search redraws them."""
+    from evovideo.evolution.recipe import trainable
+
+    names = ("rgb/reconstruction", "flow-rgb/cross_modal_embedding", "flow:layer3")
+    groups = {"tasks": list(names[:2]), "distill": ["flow:layer3"]}
+    pretrain = {"model": {"init_args": {"student": "test_r2plus1d", "towers": {"flow": "test_flow"},
+                                        "tasks": {n: 0.0 for n in names[:2]}, "distill": {"flow:layer3": 0.0}}}}
+    ok = trainable(pretrain, groups)
+    assert ok({"rgb/reconstruction": 1.0, "flow-rgb/cross_modal_embedding": 0.0, "flow:layer3": 0.0})
+    assert ok({"rgb/reconstruction": 0.0, "flow-rgb/cross_modal_embedding": 0.3, "flow:layer3": 0.5})
+    assert not ok({"rgb/reconstruction": 0.0, "flow-rgb/cross_modal_embedding": 0.0, "flow:layer3": 0.0})
+    assert not ok({"rgb/reconstruction": 1.0, "flow-rgb/cross_modal_embedding": 0.0, "flow:layer3": 0.2})
+    alone = {"rgb/reconstruction": 1.0, "flow-rgb/cross_modal_embedding": 0.0, "flow:layer3": 0.0}
+    space = SearchSpace(names, p_perturb=0.0, p_zero=0.5, p_resample=0.5)  # zeroing and distillation: often refused
+    search = TournamentSearch(space, population=8, generations=3, seed=0, initial=alone, valid=ok)
+    while not search.done:  # 'reconstruction alone' is the optimum: its children are the ones proposed
+        for cand in search.ask():
+            search.tell(cand.id, sum((cand.lambdas[n] - alone[n]) ** 2 for n in names))
+    proposed = [t.candidate.lambdas for t in search.history()]
+    assert len(proposed) == 24 and all(ok(lam) for lam in proposed)
