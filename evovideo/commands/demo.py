@@ -9,7 +9,7 @@ Stages (each timed and reported):
   evolve    the real search over the pretraining recipe's λ (recipes/evolve/demo_synthetic.yaml: 16
             candidates x 2 seeds, gap fitness; 66 min on 2 cores, so its packaged result is shown, with the
             command that reproduces it and whether the recipe pins its pick); --evolve-generations N
-            also runs a tiny evolution (2 candidates x 5 steps) that shows the loop, its files and plots
+            also runs a tiny evolution (4 candidates x 5 steps: the recipe's lambdas and each task alone) that shows the loop, its files and plots
   evaluate  features of the written files (the real loader, the student's preprocessing) for
             (a) the randomly initialised student and (b) the pretrained one: 5-way 1/5-shot
             episodes (prototypes, logistic regression; mean ± 95% CI), kNN and a linear probe on
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--recipe", type=Path, default=None, help=f"pretraining recipe (default recipes/{DEMO_RECIPE})")
     p("--pretrain-steps", type=int, default=None, help="override the recipe's trainer.max_steps")
     p("--evolve-generations", type=int, default=0,
-      help="also run a tiny evolution of this many generations (2 candidates x 5 steps: the machinery, not a "
+      help="also run a tiny evolution of this many generations (4 candidates x 5 steps: the machinery, not a "
            "search; default 0: only show the packaged result of the real search)")
     p("--shot", type=int, nargs="+", default=[1, 5], help="shots per class (default 1 5)")
     p("--query", type=int, default=10, help="query clips per class and episode (default 10)")
@@ -146,7 +146,7 @@ def evolve(generations: int, out: Path, seed: int) -> Path:
     parser = argparse.ArgumentParser(prog="evovideo evolve")
     evolve_command.add_arguments(parser)
     code = evolve_command.run(parser.parse_args([
-        "-c", str(find_recipe(EVOLVE_RECIPE)), "--generations", str(generations), "--population", "2",
+        "-c", str(find_recipe(EVOLVE_RECIPE)), "--generations", str(generations), "--population", "4",
         "--tournament", "2", "--budget", "5", "--seed", str(seed), "--workers", "1", "--out", str(evo_out)]))
     if code:
         raise RuntimeError(f"evovideo evolve exited with {code}")
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         note.append("the packaged result of the real search (above)")
         if args.evolve_generations > 0:
             evo_out = evolve(args.evolve_generations, out, args.seed)
-            note.append(f"and {args.evolve_generations} generation(s) x 2 candidates x 5 steps (the machinery, "
+            note.append(f"and {args.evolve_generations} generation(s) x 4 candidates x 5 steps (the machinery, "
                         f"not a search) -> {evo_out}")
     with report.stage("pretrain") as note:
         student = pretrain(recipe, args.pretrain_steps, out, args.seed)
