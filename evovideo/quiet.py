@@ -15,6 +15,8 @@ def quiet_frameworks() -> None:
         r".*You defined a `validation_step` but have no `val_dataloader`.*",
         r".*val_dataloader.*but.*validation_step.*",
         r".*does not have many workers which may be a bottleneck.*",
+        # a successive-halving survivor continues its rung checkpoint in the next rung's folder, by design
+        r".*The dirpath has changed from.*",
     ):
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("lightning.pytorch.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):

@@ -108,3 +108,14 @@ def test_start_from_singles_puts_each_task_alone_after_the_recipe(tmp_path, monk
     assert first[0] == {"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5}  # the recipe's λ, then each task alone
     assert sorted(first[1:], key=lambda lam: lam["rgb/reconstruction"]) == [
         {"rgb/reconstruction": 0.0, "rgb/arrow_of_time": 1.0}, {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0}]
+
+
+def test_a_halving_survivor_continues_without_lightning_chatter(tmp_path, monkeypatch, recwarn):
+    """A survivor continues its rung checkpoint in the next rung's folder, by design; Lightning's
+    'The dirpath has changed' warning printed that once per survivor and seed in every search."""
+    pretrain = copy.deepcopy(PRETRAIN)
+    pretrain["trainer"].update(logger=True, enable_checkpointing=True)
+    assert evolve(tmp_path, monkeypatch, pretrain=pretrain, budget=2, halving={"rungs": [0.5, 1.0], "keep": 0.5}) == 0
+    records = [json.loads(ln) for ln in (tmp_path / "out" / "results.jsonl").read_text().splitlines()[1:]]
+    assert any(r.get("steps") == 2 for r in records)  # a survivor did continue
+    assert not [str(w.message) for w in recwarn if "dirpath has changed" in str(w.message)]
