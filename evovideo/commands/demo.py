@@ -7,9 +7,10 @@ Stages (each timed and reported):
   pretrain  a short ELo pretraining of the tiny student (recipes/pretrain/demo_synthetic.yaml) on
             *other* synthetic clips, never the ones evaluated; the student is saved (safetensors)
   evolve    the real search over the pretraining recipe's λ (recipes/evolve/demo_synthetic.yaml: 16
-            candidates x 2 seeds, gap fitness; 66 min on 2 cores, so its packaged result is shown, with the
+            candidates x 2 seeds, gap fitness; ~30 min on 2 cores, so its packaged result is shown, with the
             command that reproduces it and whether the recipe pins its pick); --evolve-generations N
-            also runs a tiny evolution (4 candidates x 5 steps: the recipe's lambdas and each task alone) that shows the loop, its files and plots
+            also runs a tiny evolution (4 candidates x 5 steps: the recipe's lambdas and each task
+            alone) that shows the loop, its files and plots
   evaluate  features of the written files (the real loader, the student's preprocessing) for
             (a) the randomly initialised student and (b) the pretrained one: 5-way 1/5-shot
             episodes (prototypes, logistic regression; mean ± 95% CI), kNN and a linear probe on
