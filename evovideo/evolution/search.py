@@ -95,11 +95,17 @@ class TournamentSearch:
             raise ValueError(f"{len(self.initials)} initial lambda vectors do not fit a population of {population}; "
                              f"raise the population to at least {len(self.initials)} or start from fewer")
         self.valid = valid or (lambda lam: True)
-        # the results-file header: one vector as before (old results files still continue), else the list
-        self.initial = (self.initials[0] if len(self.initials) == 1 else self.initials) if self.initials else None
         self.generation = 0
         self._proposed: dict[str, Candidate] = {c.id: c for c in self._make_generation(0)}
         self._told: dict[str, Told] = {}
+
+    @property
+    def initial(self) -> dict[str, float] | list[dict[str, float]] | None:
+        """The starting vectors as the results-file header records them: one vector as before (old
+        results files still continue), else the list."""
+        if not self.initials:
+            return None
+        return self.initials[0] if len(self.initials) == 1 else self.initials
 
     # -- ask / tell --------------------------------------------------------------------------
     @property
