@@ -9,7 +9,9 @@ Feature sets (N = k x per-class points, D dims, class centres ~ N(0, I), within-
   rank2       N(0, I) in a random 2-d subspace (dimensional collapse)
 
 Every fitness of ``evovideo.evolution.FITNESS`` scores each set (labelled ones get the set's class
-labels; random / collapsed / rank2 get the balanced labels, which carry no signal there), and
+labels; random / collapsed / rank2 get the balanced labels, which carry no signal there; one that
+compares with a reference view, ``agreement``, gets a second noisy view of the same labels: new class
+centres, within-class noise 1.0, as another modality of the clips would give), and
 variants of the Zipf fitness show what each part does: the paper's exact formula (tau=1, raw
 features, no guard), the KL without the guard, and s=0 (a prior matched to a balanced set).
 Lower is better everywhere.  Collapsed and random must score worse than both class-structured sets.
@@ -57,6 +59,15 @@ def feature_sets(k: int, per_class: int, dim: int, seed: int) -> dict:
     }
 
 
+def reference_view(labels, dim: int, seed: int):
+    """A second, noisier view of the same classes (new centres, noise 1.0): the reference of ``agreement``."""
+    import torch
+
+    g = torch.Generator().manual_seed(10_000 + seed)
+    centres = torch.randn(int(labels.max()) + 1, dim, generator=g)
+    return centres[labels] + torch.randn(len(labels), dim, generator=g)
+
+
 def fitnesses(k: int) -> dict:
     """{row name: fitness}: every registered fitness at its defaults (k clusters for the clustering ones), plus
     the Zipf variants."""
@@ -65,7 +76,7 @@ def fitnesses(k: int) -> dict:
 
     out = {}
     for name in FITNESS.list():
-        out[name] = FITNESS.create(name, k=k) if name in ("zipf", "gap") else FITNESS.create(name)
+        out[name] = FITNESS.create(name, k=k) if name in ("zipf", "gap", "agreement") else FITNESS.create(name)
     out["zipf, s=0 (matched to a balanced set)"] = FITNESS.create("zipf", k=k, s=0.0)
     out["zipf KL alone (no guard)"] = FITNESS.create("zipf", k=k, guard=False)
     out["zipf paper (tau=1, raw, no guard)"] = FITNESS.create("zipf", k=k, **PAPER)
@@ -83,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         data = feature_sets(args.k, args.per_class, args.dim, seed)
         for fname, fit in fitnesses(args.k).items():
             for sname, (x, y) in data.items():
-                res = fit(x, y if fit.requires_labels else None)
+                ref = {"reference": reference_view(y, args.dim, seed)} if getattr(fit, "reference", None) else {}
+                res = fit(x, y if fit.requires_labels else None, **ref)
                 rows.setdefault(fname, {}).setdefault(sname, []).append(res.score)
 
     def cell(v: list[float]) -> str:

@@ -31,7 +31,8 @@ SETS = ("long-tailed", "balanced")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
-    p("--run", required=True, help="output folder of an `evovideo evolve` run")
+    p("--run", required=True, help="output folder of an `evovideo evolve` run (or, with --also only, where the "
+                                   "figures go)")
     p("--data-seed", type=int, default=1, help="render seed of the held-out clips (default 1)")
     p("--videos-per-class", type=int, default=40, help="clips per class of the balanced set (default 40)")
     p("--long-tail", type=float, default=1.0, help="Zipf exponent of the long-tailed subset (default 1)")
@@ -39,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--restarts", type=int, default=5, help="k-means seeds averaged per score (default 5)")
     p("--episodes", type=int, default=300, help="5-way 5-shot episodes per candidate (default 300)")
     p("--query", type=int, default=15, help="query clips per class and episode (default 15)")
+    p("--flow-method", default="tvl1", choices=("tvl1", "farneback", "dis"),
+      help="optical flow of the agreement fitness's reference (default tvl1, as the pretraining data's default)")
     p("--also", nargs="*", default=[], metavar="DIR",
       help="more students to rank with the candidates (e.g. the full-length runs of `evovideo bench evolution`: "
            "runs/bench/evolution/runs/*): each folder holding a .../student is one encoder, in group 'also'")
@@ -59,7 +62,24 @@ def variants(k: int, restarts: int) -> dict[str, Any]:
         "zipf, paper (tau=1, raw, no guard)": zipf(**PAPER),
         "zipf, raw features (not L2-normalised)": zipf(normalize=False),
         "gap (explained variance over a same-spectrum null)": lambda s: FITNESS.create("gap", k=k, restarts=restarts),
+        "agreement (ARI with the clusters of the clips' flow HOF)":
+            lambda s: FITNESS.create("agreement", k=k, restarts=restarts),
     }
+
+
+def clip_reference(clips: Any, clip: Any, kind: str, flow_method: str = "tvl1") -> Any:
+    """The ``kind`` reference descriptor (e.g. flow HOF) of every clip of a synthetic set, at the students'
+    clip contract, eval views (the features of :func:`evovideo.evolution.agreement.reference_features`)."""
+    from torch.utils.data import DataLoader
+
+    from evovideo.data import InMemoryClipDataset, SampleBuilder, collate
+    from evovideo.evolution.agreement import reference_features, reference_modality
+    from evovideo.modalities import FlowSettings
+
+    builder = SampleBuilder(clip, modalities=(reference_modality(kind),), train=False, flow=FlowSettings(flow_method))
+    ds = InMemoryClipDataset(clips, builder, labels=[clips.label(i) for i in range(len(clips))],
+                             names=[clips.name(i) for i in range(len(clips))], train=False)
+    return reference_features(kind, DataLoader(ds, batch_size=16, collate_fn=collate))
 
 
 # Parts of the shipped score (its guard), correlated on their own: which part carries the ranking.
@@ -96,7 +116,8 @@ def run_scores(run: Path) -> dict[tuple[str, int], float]:
     """(id, steps) -> the fitness score the run selected with."""
     from evovideo.evolution.results import read_results
 
-    return {(r["id"], r["steps"]): r["score"] for r in read_results(Path(run, "results.jsonl"))[1]}
+    path = Path(run, "results.jsonl")
+    return {(r["id"], r["steps"]): r["score"] for r in read_results(path)[1]} if path.exists() else {}
 
 
 def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -112,20 +133,26 @@ def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
     in_run = run_scores(run)
     fits = variants(args.k, args.restarts)
-    rows = []
+    rows, refs = [], {}
     for cid, steps, path in [*students(run), *extra_students(args.also)]:
         torch.manual_seed(0)
-        fs = video_features(load_encoder(f"local-dir:{path}"), "synthetic", synthetic=clips, cache_dir=None,
-                            progress=False)
+        encoder = load_encoder(f"local-dir:{path}")
+        fs = video_features(encoder, "synthetic", synthetic=clips, cache_dir=None, progress=False)
         tail = torch.tensor(long_tailed(list(range(len(fs.labels))), fs.labels.tolist(), args.long_tail))
-        sets = {"long-tailed": (fs.features[tail], args.long_tail), "balanced": (fs.features, 0.0)}
+        sets = {"long-tailed": (tail, args.long_tail), "balanced": (torch.arange(len(fs.labels)), 0.0)}
         (shot5,) = evaluate_fewshot(fs.features, fs.labels, way=5, shots=(5,), query=args.query, episodes=args.episodes, seed=0,
                                     classifiers=("prototypes",))
         row = {"id": cid, "steps": steps, "run_score": in_run.get((cid.split("/")[0], steps)),  # a seed: its candidate's
                "fewshot5": shot5.summary["prototypes"].mean, "knn": 100 * knn_accuracy(fs.features, fs.labels),
                "fitness": {}}
         for name, make in fits.items():
-            results = {s: make(sv)(x) for s, (x, sv) in sets.items()}
+            kind = getattr(make(0.0), "reference", None)
+            if kind is not None and (kind, encoder.input_config.clip) not in refs:  # the same clips' other modality
+                refs[kind, encoder.input_config.clip] = clip_reference(clips, encoder.input_config.clip, kind,
+                                                                      args.flow_method)
+            ref = refs[kind, encoder.input_config.clip].features if kind is not None else None
+            results = {s: make(sv)(fs.features[i], **({"reference": ref[i]} if kind else {}))
+                       for s, (i, sv) in sets.items()}
             row["fitness"][name] = {s: r.score for s, r in results.items()}
             if name == "zipf (guarded, default)":
                 for part, metric in COMPONENTS.items():
@@ -194,9 +221,11 @@ def plot(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path: Path) -> 
 
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
-    if not students(run_dir):
-        raise SystemExit(f"{run_dir} has no candidate students (candidates/<id>/steps<N>/.../student): "
-                         "give the output folder of a finished `evovideo evolve` run")
+    if not students(run_dir) and not extra_students(args.also):
+        raise SystemExit(f"{run_dir} has no candidate students (candidates/<id>/steps<N>/.../student) and --also "
+                         "names none: give the output folder of a finished `evovideo evolve` run, or students with "
+                         "--also (the figures are then written to --run)")
+    run_dir.mkdir(parents=True, exist_ok=True)
     rows = measure(run_dir, args)
     corr = correlations(rows)
     (run_dir / "validity.json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items() if not callable(v)},

@@ -2,7 +2,7 @@
 
     from evovideo.evolution import FITNESS, zipf_fitness
     score = zipf_fitness(features, k=100, s=1.0).score       # unsupervised, lower is better
-    FITNESS.list()                                           # ['gap', 'knn', 'zipf']
+    FITNESS.list()                                           # ['agreement', 'gap', 'knn', 'zipf']
 
 The search (``TournamentSearch``) only proposes and ranks lambda vectors (ask/tell); runners
 (``LocalRunner``, ``RayRunner``) evaluate candidates; ``ResultsFile`` keeps every finished one so a
@@ -11,6 +11,7 @@ killed run continues where it stopped.  ``evovideo evolve`` ties them together.
 from evovideo.evolution.fitness import FITNESS, Fitness, FitnessResult
 from evovideo.evolution.kmeans import KMeansResult, kmeans
 from evovideo.evolution.gap import ClusterGapFitness, cluster_gap
+from evovideo.evolution.agreement import CrossModalAgreement, FlowHistogram, adjusted_rand_index
 from evovideo.evolution.knn import KNNFitness, knn_accuracy
 from evovideo.evolution.zipf import (
     ZipfFitness,
@@ -45,12 +46,15 @@ __all__ = [
     "FitnessResult",
     "KMeansResult",
     "ClusterGapFitness",
+    "CrossModalAgreement",
+    "FlowHistogram",
     "KNNFitness",
     "ZipfFitness",
     "ZipfScore",
     "fit_zipf_exponent",
     "kl_to_zipf",
     "score_clustering",
+    "adjusted_rand_index",
     "cluster_gap",
     "kmeans",
     "knn_accuracy",

@@ -65,6 +65,25 @@ def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> 
     return getattr(dm, f"{fold}_dataloader")()
 
 
+def build_reference(spec: Mapping[str, Any], datamodule: DataModuleFactory, fold: str, kind: str) -> Any:
+    """The ``kind`` reference descriptor (:mod:`evovideo.evolution.agreement`) of every video of the fitness
+    data: a FeatureSet, computed once per process (it does not depend on the candidate)."""
+    return _cached_reference(json.dumps(dict(spec), sort_keys=True), datamodule, fold, kind)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_reference(spec_json: str, datamodule: DataModuleFactory, fold: str, kind: str) -> Any:
+    from evovideo.evolution.agreement import reference_features, reference_modality
+
+    loader = _cached_loader(spec_json, datamodule, fold)
+    modality = reference_modality(kind)
+    try:
+        return reference_features(kind, loader)
+    except KeyError:
+        raise ValueError(f"the '{kind}' reference reads the '{modality}' modality of the fitness data, which does not "
+                         f"give it: add '{modality}' to fitness.data.init_args.modalities") from None
+
+
 def mean_result(results: Sequence[FitnessResult], seeds: Sequence[int]) -> FitnessResult:
     """One candidate's result over training seeds: the mean score (inf if any seed was refused or
     diverged: a λ that fails on one seed is not a safe pick), each numeric metric's mean, and
@@ -168,7 +187,15 @@ class PretrainEvaluator:
         if not bool(torch.isfinite(fs.features).all()):  # training diverged: worst score, keep going
             log.warning("non-finite features: candidate scored +inf")
             return FitnessResult(score=math.inf, metrics={"error": "non-finite features (training diverged)"})
-        result = fit(fs.features, fs.labels if fit.requires_labels else None)
+        kind = getattr(fit, "reference", None)  # a fixed descriptor of the same clips' other modality
+        if kind is None:
+            result = fit(fs.features, fs.labels if fit.requires_labels else None)
+        else:
+            ref = build_reference(self.fitness_data, self.datamodule, self.fitness_fold, kind)
+            if ref.names != fs.names:
+                raise RuntimeError(f"the '{kind}' reference and the features cover different videos: the fitness "
+                                   "data's val loader must list the same videos in the same order every time")
+            result = fit(fs.features, fs.labels if fit.requires_labels else None, reference=ref.features)
         labelled = fs.labels is not None and bool((fs.labels >= 0).all()) and len(set(fs.labels.tolist())) > 1
         if self.validate and labelled and "knn_accuracy" not in result.metrics:
             # validity, never selects; balanced: a long-tailed fitness set's head class cannot carry it

@@ -28,9 +28,12 @@ def test_bench_validity_rescores_every_candidate_on_both_sets(tmp_path, capsys):
     run = _run(tmp_path)
     assert [s[:2] for s in students(run)] == [(f"g000c00{i}", 3) for i in range(4)]
     assert main(["bench", "validity", "--run", str(run), "--videos-per-class", "8", "--query", "2", "--episodes", "10",
-                 "--restarts", "1", "--k", "3"]) == 0
+                 "--restarts", "1", "--k", "3", "--flow-method", "farneback"]) == 0
     out = json.loads((run / "validity.json").read_text())
     assert [c["id"] for c in out["candidates"]] == [f"g000c00{i}" for i in range(4)]
+    agreement = "agreement (ARI with the clusters of the clips' flow HOF)"  # scored against the clips' own flow
+    assert all(-1 <= c["fitness"][agreement][s] <= 1 for c in out["candidates"] for s in ("long-tailed", "balanced"))
+    assert len({c["fitness"][agreement]["balanced"] for c in out["candidates"]}) > 1
     assert [c["run_score"] for c in out["candidates"]] == [0.0, 0.1, 0.2, 0.30000000000000004]
     kinds = {(c["fitness"], c["set"]) for c in out["correlations"]}
     assert ("the run's own score", "its fitness set") in kinds
@@ -46,7 +49,8 @@ def test_bench_validity_rescores_every_candidate_on_both_sets(tmp_path, capsys):
     torch.manual_seed(9)
     save_pretrained(create_model("test_r2plus1d"), tmp_path / "arm-seed0" / "logs" / "student")
     assert main(["bench", "validity", "--run", str(run), "--videos-per-class", "8", "--query", "2", "--episodes", "10",
-                 "--restarts", "1", "--k", "3", "--also", str(tmp_path / "arm-seed0"), str(tmp_path / "nothing")]) == 0
+                 "--restarts", "1", "--k", "3", "--flow-method", "farneback",
+                 "--also", str(tmp_path / "arm-seed0"), str(tmp_path / "nothing")]) == 0
     out = json.loads((run / "validity.json").read_text())
     assert out["candidates"][-1]["id"] == "arm-seed0" and out["candidates"][-1]["run_score"] is None
     groups = {(c["students"], c["n"]) for c in out["correlations"]}
@@ -62,3 +66,23 @@ def test_validity_correlates_per_rung_with_the_sign_of_agreement():
     assert corr[(5, "f", "long-tailed")]["rho_fewshot5"] == 1.0  # lower fitness, higher accuracy: agrees
     assert corr[(5, "f", "balanced")]["rho_fewshot5"] == -1.0
     assert corr[(10, "the run's own score", "its fitness set")]["rho_knn"] == -1.0
+
+
+def test_bench_validity_ranks_students_given_with_also_alone(tmp_path, capsys):
+    for i in range(3):
+        torch.manual_seed(i)
+        save_pretrained(create_model("test_r2plus1d"), tmp_path / f"arm-seed{i}" / "logs" / "student")
+    out_dir = tmp_path / "pool"
+    assert main(["bench", "validity", "--run", str(out_dir), "--videos-per-class", "8", "--query", "2", "--episodes",
+                 "5", "--restarts", "1", "--k", "3", "--flow-method", "farneback",
+                 "--also", *(str(tmp_path / f"arm-seed{i}") for i in range(3))]) == 0
+    out = json.loads((out_dir / "validity.json").read_text())
+    assert [c["id"] for c in out["candidates"]] == ["arm-seed0", "arm-seed1", "arm-seed2"]
+    assert {c["students"] for c in out["correlations"]} == {"all students"}
+
+
+def test_bench_validity_without_any_student_says_what_to_give(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit, match="and --also names none"):
+        main(["bench", "validity", "--run", str(tmp_path / "empty")])

@@ -31,6 +31,9 @@ BAD = [
     ({"fitness": {"name": "zipf", "args": {"kk": 3}, "data": FITNESS_DATA}}, "fitness.args = {'kk': 3}"),
     ({"fitness": {"name": "zipf", "args": {"k": 500}, "data": FITNESS_DATA}},
      "needs at least 500 videos, but fitness.data fold 'val' has"),
+    ({"fitness": {"name": "agreement", "args": {"k": 3}, "data": FITNESS_DATA}},
+     "fitness 'agreement' compares the student with the 'flow_hof' descriptor of the fitness clips, which reads their "
+     "'flow': add it to fitness.data.init_args.modalities (now ['rgb'])"),
     ({"runner": {"name": "slurm"}}, "runner.name = 'slurm': must be one of local, ray"),
     ({"runner": {"workers": 0}}, "runner.workers = 0: must be an integer >= 1"),
     ({"final_max_steps": 0}, "final_max_steps = 0"),
@@ -119,3 +122,19 @@ def test_a_halving_survivor_continues_without_lightning_chatter(tmp_path, monkey
     records = [json.loads(ln) for ln in (tmp_path / "out" / "results.jsonl").read_text().splitlines()[1:]]
     assert any(r.get("steps") == 2 for r in records)  # a survivor did continue
     assert not [str(w.message) for w in recwarn if "dirpath has changed" in str(w.message)]
+
+
+def test_agreement_fitness_scores_every_candidate_against_the_clips_flow(tmp_path, monkeypatch):
+    """The evaluator computes the flow reference of the fitness clips (once per process) and passes it."""
+    import json as _json
+
+    data = copy.deepcopy(FITNESS_DATA)
+    data["init_args"]["modalities"] = ["rgb", "flow"]
+    data["init_args"]["flow_method"] = "farneback"
+    rc = evolve(tmp_path, monkeypatch, fitness={"name": "agreement", "args": {"k": 3, "restarts": 2}, "data": data})
+    assert rc == 0
+    records = [_json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()[1:]]
+    assert len(records) == 2
+    for r in records:
+        assert -1.0 <= r["metrics"]["agreement"] <= 1.0 and r["score"] == -r["metrics"]["agreement"]
+        assert r["metrics"]["reference"] == "flow_hof"
