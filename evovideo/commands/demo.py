@@ -7,7 +7,7 @@ Stages (each timed and reported):
   pretrain  a short ELo pretraining of the tiny student (recipes/pretrain/demo_synthetic.yaml) on
             *other* synthetic clips, never the ones evaluated; the student is saved (safetensors)
   evolve    the real search over the pretraining recipe's λ (recipes/evolve/demo_synthetic.yaml: 16
-            candidates x 2 seeds, gap fitness; ~30 min on 2 cores, so its packaged result is shown, with the
+            candidates x 2 seeds, agreement fitness; ~31 min on 2 cores, so its packaged result is shown, with the
             command that reproduces it and whether the recipe pins its pick); --evolve-generations N
             also runs a tiny evolution (4 candidates x 5 steps: the recipe's lambdas and each task
             alone) that shows the loop, its files and plots

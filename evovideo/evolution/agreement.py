@@ -104,7 +104,8 @@ class CrossModalAgreement:
     """Unsupervised: how far the student's k-means clusters agree with the k-means clusters of a
     fixed descriptor of the same clips' flow (score = -ARI, lower is better; see
     :mod:`evovideo.evolution.agreement`).  The evaluator passes ``reference=`` (N, R), the
-    ``reference`` descriptor of the same N videos; its fitness data must carry that modality.
+    ``reference`` descriptor of the same N videos, read from the fitness data (the same data module
+    with only the modality the descriptor reads).
 
     k: clusters (about the number of classes you expect); restarts: k-means seeds ``seed ..
     seed + restarts - 1``, one partition of each side per seed, ARIs averaged.
@@ -135,8 +136,9 @@ class CrossModalAgreement:
                  reference: torch.Tensor | None = None) -> FitnessResult:
         if reference is None:
             raise ValueError(f"the agreement fitness compares the features with the '{self.reference}' descriptor of the "
-                             f"same clips: pass reference= (N, R); in a search, give the fitness data the "
-                             f"'{reference_modality(self.reference)}' modality")
+                             f"same clips: pass reference= (N, R), e.g. evovideo.evolution.agreement.reference_features("
+                             f"'{self.reference}', <loader of their {reference_modality(self.reference)}>); a search "
+                             "computes it from its fitness data")
         if features.ndim != 2 or reference.ndim != 2 or features.shape[0] != reference.shape[0] \
                 or features.shape[0] < self.k:
             raise ValueError(f"agreement with k={self.k} needs features (N >= k, D) and a reference of the same N, got "

@@ -57,7 +57,7 @@ def build_loader(spec: Mapping[str, Any], datamodule: DataModuleFactory, fold: s
     return _cached_loader(json.dumps(dict(spec), sort_keys=True), datamodule, fold)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)  # the fitness data, and its reference modality alone
 def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> Any:
     check_fold(fold)
     dm = datamodule(json.loads(spec_json))
@@ -67,21 +67,20 @@ def _cached_loader(spec_json: str, datamodule: DataModuleFactory, fold: str) -> 
 
 def build_reference(spec: Mapping[str, Any], datamodule: DataModuleFactory, fold: str, kind: str) -> Any:
     """The ``kind`` reference descriptor (:mod:`evovideo.evolution.agreement`) of every video of the fitness
-    data: a FeatureSet, computed once per process (it does not depend on the candidate)."""
-    return _cached_reference(json.dumps(dict(spec), sort_keys=True), datamodule, fold, kind)
+    data: a FeatureSet, computed once per process (it does not depend on the candidate) from the same data
+    module with only the modality the reference reads (e.g. flow): the students' loader stays RGB only."""
+    from evovideo.evolution.agreement import reference_modality
+
+    spec = json.loads(json.dumps(dict(spec)))
+    spec.setdefault("init_args", {})["modalities"] = [reference_modality(kind)]
+    return _cached_reference(json.dumps(spec, sort_keys=True), datamodule, fold, kind)
 
 
 @functools.lru_cache(maxsize=2)
 def _cached_reference(spec_json: str, datamodule: DataModuleFactory, fold: str, kind: str) -> Any:
-    from evovideo.evolution.agreement import reference_features, reference_modality
+    from evovideo.evolution.agreement import reference_features
 
-    loader = _cached_loader(spec_json, datamodule, fold)
-    modality = reference_modality(kind)
-    try:
-        return reference_features(kind, loader)
-    except KeyError:
-        raise ValueError(f"the '{kind}' reference reads the '{modality}' modality of the fitness data, which does not "
-                         f"give it: add '{modality}' to fitness.data.init_args.modalities") from None
+    return reference_features(kind, _cached_loader(spec_json, datamodule, fold))
 
 
 def mean_result(results: Sequence[FitnessResult], seeds: Sequence[int]) -> FitnessResult:

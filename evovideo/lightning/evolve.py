@@ -69,14 +69,11 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
         raise RecipeError(f"{w}: fitness.args = {f['args']!r}: {err}") from None
     dm = fitness_datamodule(f["data"])
     kind = getattr(fit, "reference", None)
-    if kind is not None:
-        from evovideo.evolution.agreement import reference_modality
-
-        modality, given = reference_modality(kind), getattr(dm, "modalities", None)
-        if given is not None and modality not in given:
-            raise RecipeError(f"{w}: fitness '{f['name']}' compares the student with the '{kind}' descriptor of the "
-                              f"fitness clips, which reads their '{modality}': add it to fitness.data.init_args."
-                              f"modalities (now {list(given)})")
+    if kind is not None and not hasattr(dm, "modalities"):
+        raise RecipeError(f"{w}: fitness '{f['name']}' compares the student with the '{kind}' descriptor of the "
+                          f"fitness clips, read through fitness.data's 'modalities' argument, which "
+                          f"{f['data'].get('class_path')} does not take; use a data module that does "
+                          "(SyntheticDataModule, UCF101DataModule, ...) or another fitness")
     fold = f["fold"]
     dm.setup("validate" if fold == "val" else fold)
     videos = _num_videos(dm, fold)

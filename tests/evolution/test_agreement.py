@@ -41,7 +41,7 @@ def test_appearance_clusters_fool_the_gap_not_the_agreement(views):
 def test_agreement_needs_a_reference_of_the_same_clips(views):
     agree = FITNESS.create("agreement", k=10)
     assert not agree.requires_labels and agree.reference == "flow_hof" and agree.min_samples == 10
-    with pytest.raises(ValueError, match="give the fitness data the 'flow' modality"):
+    with pytest.raises(ValueError, match="a search computes it from its fitness data"):
         agree(views["by_motion"])
     with pytest.raises(ValueError, match="a reference of the same N"):
         agree(views["by_motion"], reference=views["reference"][:100])

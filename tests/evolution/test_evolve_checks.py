@@ -31,9 +31,9 @@ BAD = [
     ({"fitness": {"name": "zipf", "args": {"kk": 3}, "data": FITNESS_DATA}}, "fitness.args = {'kk': 3}"),
     ({"fitness": {"name": "zipf", "args": {"k": 500}, "data": FITNESS_DATA}},
      "needs at least 500 videos, but fitness.data fold 'val' has"),
-    ({"fitness": {"name": "agreement", "args": {"k": 3}, "data": FITNESS_DATA}},
-     "fitness 'agreement' compares the student with the 'flow_hof' descriptor of the fitness clips, which reads their "
-     "'flow': add it to fitness.data.init_args.modalities (now ['rgb'])"),
+    ({"fitness": {"name": "agreement", "args": {"k": 3}, "data": {"class_path": "tiny_evolve.NoModalities"}}},
+     "fitness 'agreement' compares the student with the 'flow_hof' descriptor of the fitness clips, read through "
+     "fitness.data's 'modalities' argument, which tiny_evolve.NoModalities does not take"),
     ({"runner": {"name": "slurm"}}, "runner.name = 'slurm': must be one of local, ray"),
     ({"runner": {"workers": 0}}, "runner.workers = 0: must be an integer >= 1"),
     ({"final_max_steps": 0}, "final_max_steps = 0"),
@@ -128,8 +128,7 @@ def test_agreement_fitness_scores_every_candidate_against_the_clips_flow(tmp_pat
     """The evaluator computes the flow reference of the fitness clips (once per process) and passes it."""
     import json as _json
 
-    data = copy.deepcopy(FITNESS_DATA)
-    data["init_args"]["modalities"] = ["rgb", "flow"]
+    data = copy.deepcopy(FITNESS_DATA)  # RGB only: the reference reads the same clips' flow on its own
     data["init_args"]["flow_method"] = "farneback"
     rc = evolve(tmp_path, monkeypatch, fitness={"name": "agreement", "args": {"k": 3, "restarts": 2}, "data": data})
     assert rc == 0

@@ -126,6 +126,9 @@ def test_packaged_search_result_matches_its_recipe_and_what_the_zoo_says():
     assert list(summary["best"]["lambdas"]) == list(recipe.space_names(base))
     assert summary["candidates"] == recipe.population * recipe.generations and summary["seed"] == recipe.seed
     assert summary.get("candidate_seeds", 1) == recipe.candidate_seeds
+    # selected with the recipe's fitness, on its data (a summary of the gap search is not this recipe's)
+    assert summary["fitness"] == {"name": recipe.fitness["name"], "args": recipe.fitness["args"]}
+    assert summary["fitness_data"] == recipe.fitness["data"]
     starts = recipe.starting_lambdas(base)  # generation 0 as the recipe starts it (the recipe's λ, each task alone)
     assert summary["initial"] == (starts[0] if len(starts) == 1 else starts)
     # the same schedule: a summary of the recipe before its rungs changed is the previous search, not this one

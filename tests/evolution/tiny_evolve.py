@@ -1,6 +1,7 @@
 """A tiny evolve setup shared by the evolve tests: a two-term pretrain recipe on a few synthetic clips."""
 from __future__ import annotations
 
+import pytorch_lightning as pl
 import yaml
 
 from evovideo.cli import main
@@ -29,3 +30,11 @@ def evolve(tmp_path, monkeypatch, *, pretrain=None, fitness_data=None, overrides
               "candidate_overrides": overrides or {}, "out": str(tmp_path / "out"), **changes}
     (tmp_path / "evolve.yaml").write_text(yaml.safe_dump(recipe))
     return main(["evolve", "-c", "evolve.yaml", "--no-plots", *args])
+
+
+class NoModalities(pl.LightningDataModule):
+    """A fitness data module that takes no ``modalities`` (the agreement fitness cannot read flow from it)."""
+
+    def __init__(self, num_videos: int = 4) -> None:
+        super().__init__()
+        self.num_videos = num_videos
