@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 SETS = ("long-tailed", "balanced")
+AGREEMENT = "agreement (ARI with the clusters of the clips' flow HOF)"  # the shipped search's fitness, plotted too
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +63,7 @@ def variants(k: int, restarts: int) -> dict[str, Any]:
         "zipf, paper (tau=1, raw, no guard)": zipf(**PAPER),
         "zipf, raw features (not L2-normalised)": zipf(normalize=False),
         "gap (explained variance over a same-spectrum null)": lambda s: FITNESS.create("gap", k=k, restarts=restarts),
-        "agreement (ARI with the clusters of the clips' flow HOF)":
-            lambda s: FITNESS.create("agreement", k=k, restarts=restarts),
+        AGREEMENT: lambda s: FITNESS.create("agreement", k=k, restarts=restarts),
     }
 
 
@@ -150,7 +150,10 @@ def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
             if kind is not None and (kind, encoder.input_config.clip) not in refs:  # the same clips' other modality
                 refs[kind, encoder.input_config.clip] = clip_reference(clips, encoder.input_config.clip, kind,
                                                                       args.flow_method)
-            ref = refs[kind, encoder.input_config.clip].features if kind is not None else None
+            ref = refs[kind, encoder.input_config.clip] if kind is not None else None
+            if ref is not None and ref.names != fs.names:
+                raise RuntimeError(f"the '{kind}' reference and {cid}'s features cover different clips")
+            ref = ref.features if ref is not None else None
             results = {s: make(sv)(fs.features[i], **({"reference": ref[i]} if kind else {}))
                        for s, (i, sv) in sets.items()}
             row["fitness"][name] = {s: r.score for s, r in results.items()}
@@ -202,17 +205,16 @@ def format_table(corr: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path: Path) -> Any:
+def plot(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path: Path, name: str = "zipf (guarded, default)") -> Any:
     from evovideo.evolution.plots import _save, plt
 
-    name = "zipf (guarded, default)"
     fig, axes = plt.subplots(1, len(SETS), figsize=(10, 4), sharey=True)
     for ax, s in zip(axes, SETS):
         for group, members in student_groups(rows).items():
             c = next(c for c in corr if c["students"] == group and c["fitness"] == name and c["set"] == s)
             ax.scatter([r["fitness"][name][s] for r in members], [r["fewshot5"] for r in members], s=16,
                        label=f"{group}: ρ={c['rho_fewshot5']:+.2f} (p={c['p_fewshot5']:.2f}, n={c['n']})")
-        ax.set_xlabel(f"Zipf fitness on the {s} set (lower is better)")
+        ax.set_xlabel(f"{name.split(' (')[0]} fitness on the {s} set (lower is better)")
         ax.legend(fontsize=7)
     axes[0].set_ylabel("5-way 5-shot accuracy % (balanced held-out set)")
     fig.suptitle("fitness validity: every candidate of the run")
@@ -231,5 +233,7 @@ def run(args: argparse.Namespace) -> int:
     (run_dir / "validity.json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items() if not callable(v)},
                                                        "candidates": rows, "correlations": corr}, indent=2))
     print("\n" + format_table(corr))
-    print(f"figures: {run_dir / 'validity.json'}   plot: {plot(rows, corr, run_dir / 'plots' / 'validity.png')}")
+    plots = [plot(rows, corr, run_dir / "plots" / "validity.png"),
+             plot(rows, corr, run_dir / "plots" / "validity_agreement.png", AGREEMENT)]
+    print(f"figures: {run_dir / 'validity.json'}   plots: {'  '.join(map(str, plots))}")
     return 0

@@ -44,6 +44,7 @@ def test_bench_validity_rescores_every_candidate_on_both_sets(tmp_path, capsys):
     assert all(-1 <= g[s] <= 0 for g in guard for s in ("long-tailed", "balanced"))
     assert ("explained variance alone", "balanced") in kinds
     assert (run / "plots" / "validity.png").stat().st_size > 0
+    assert (run / "plots" / "validity_agreement.png").stat().st_size > 0
     assert "| 3 steps | zipf (guarded, default) | long-tailed |" in capsys.readouterr().out
     # students from elsewhere (full-length runs) join the last rung in "all students"
     torch.manual_seed(9)
