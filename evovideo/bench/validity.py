@@ -14,7 +14,8 @@ reached), the features of ``--videos-per-class`` clips per class rendered with `
 and, per rung (and over "all students": the last rung plus ``--also`` students, e.g. the full-length
 runs of ``evovideo bench evolution``, which spread the labelled measure wider), Spearman's rho between -fitness and each labelled measure over the candidates (two-sided
 permutation p).  The score the run selected with (``results.jsonl``) is correlated too.  Table to
-stdout, figures to ``<run>/validity.json``, a scatter plot to ``<run>/plots/validity.png``.
+stdout, figures to ``<run>/validity.json``, scatter plots to ``<run>/plots/validity.png`` (Zipf) and
+``validity_agreement.png``.  The agreement fitness's reference is the flow of the same clips (``--flow-method``).
 
   evovideo bench validity --run runs/evolve/demo_synthetic
   evovideo bench validity --run runs/evolve/demo_synthetic --also runs/bench/evolution/runs/*
