@@ -68,13 +68,13 @@ def reference_modality(kind: str) -> str:
     return REFERENCES[kind][0]
 
 
-def reference_features(kind: str, batches, total: int | None = None):
+def reference_features(kind: str, batches):
     """The ``kind`` descriptor of every video of ``batches`` (a loader yielding the reference's modality),
     averaged over its views: a :class:`evovideo.eval.features.FeatureSet` in video order."""
     from evovideo.eval.features import extract_features
 
     modality = reference_modality(kind)
-    return extract_features(REFERENCES[kind][1](), batches, modality=modality, total=total, progress=False,
+    return extract_features(REFERENCES[kind][1](), batches, modality=modality, progress=False,
                             desc=f"reference {kind}")
 
 

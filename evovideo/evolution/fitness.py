@@ -11,6 +11,10 @@ Orientation is fixed once for all: the search minimises ``score``.  A fitness wh
 quantity is "higher is better" (kNN accuracy) reports its complement (error = 1 - accuracy) as
 ``score`` and the natural quantity in ``metrics``.  Register your own with
 ``@FITNESS.register("name")`` on a class with ``requires_labels`` and ``__call__``.
+
+A fitness that compares the features with a fixed descriptor of the same clips' other modality
+(``agreement``) names it in a ``reference`` attribute; the evaluator then passes ``reference=``
+(N, R), computed once from the fitness data (:func:`evovideo.evolution.agreement.reference_features`).
 """
 from __future__ import annotations
 
