@@ -9,7 +9,7 @@ CI of that seed, marked so).  Below the table: how reliably one seed ranks the a
 (:func:`seed_reliability`) and, per loss term, how the step at which its loss started to fall
 orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
 
-  evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl)
+  evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl, or its summary.json)
   random    the best candidate of ``--random`` (a results.jsonl of the same fitness and budget
             with one generation: ``evovideo evolve -c ... --generations 1 --population N``)
   hand      the recipe's own lambdas
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--recipe", default=str(DEFAULT_RECIPE), help="pretrain recipe every arm trains (default: the demo's)")
     p("--search", help="an evolve recipe: the arms span its search space (e.g. uniform and single arms for every "
                        "term it evolves; default: the terms of --recipe)")
-    p("--evolved", help="results.jsonl of an evolution: its best candidate is the 'evolved' arm")
+    p("--evolved", help="results.jsonl of an evolution, or its summary.json: its best candidate is the 'evolved' arm")
     p("--random", help="results.jsonl of a random search (one generation): its best is the 'random' arm")
     p("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run (default: all)")
     p("--single", nargs="*", help="single-term arms to run (default: every term of the search space)")
@@ -68,21 +68,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def best_of(path: str | Path) -> dict[str, Any]:
-    """The best candidate of a results file, ranked as the search ranks (most steps, then score)."""
+    """The best candidate of a results file, ranked as the search ranks (most steps, then score); or the
+    ``best`` of a search's ``summary.json`` (e.g. the packaged ``recipes/evolve/demo_synthetic.summary.json``:
+    its pick can be tested on fresh seeds without the search's results file)."""
     from evovideo.evolution.results import read_results
     from evovideo.evolution.summary import best_record
 
+    if _is_summary(path):
+        best = json.loads(Path(path).read_text()).get("best")
+        if not isinstance(best, dict) or not isinstance(best.get("lambdas"), dict) or "id" not in best:
+            raise ValueError(f"{path} has no 'best' candidate with an id and λ: not the summary.json of an evolution")
+        return best
     try:
         return best_record(read_results(path)[1])
     except ValueError:
         raise ValueError(f"{path} has no finished candidate with a finite score") from None
 
 
+def _is_summary(path: str | Path) -> bool:
+    return Path(path).suffix == ".json"
+
+
 def results_space(path: str | Path) -> dict[str, list[str]]:
     """The λ names of a results file by group (``{tasks, distill}``), from its header (files written
-    before the header recorded them: none; their names must then be terms of the recipe)."""
+    before the header recorded them, and summaries: none; their names must then be terms of the recipe
+    or of ``--search``)."""
     from evovideo.evolution.results import read_results
 
+    if _is_summary(path):
+        return {}
     return read_results(path)[0].get("space") or {}
 
 
@@ -106,7 +120,8 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
     out: dict[str, dict[str, float]] = {}
     full = lambda lam: {n: float(lam.get(n, 0.0)) for n in names}  # noqa: E731
     for arm, (best, path) in sources.items():
-        out[f"{arm} ({best['id']} of {Path(path).parent.name})"] = full(best["lambdas"])
+        source = Path(path).name if _is_summary(path) else Path(path).parent.name
+        out[f"{arm} ({best['id']} of {source})"] = full(best["lambdas"])
     if "hand" in args.arms:
         out[HAND] = full(hand)
     if "uniform" in args.arms:

@@ -38,6 +38,26 @@ def test_best_of_ranks_like_the_search(tmp_path):
     assert "| x | 45.0 ± 63.5 | 2 seeds |" in table and "| y | refused |" in table
 
 
+def test_the_evolved_arm_can_be_the_pick_of_a_packaged_summary(tmp_path):
+    """The packaged summary's pick can be tested on fresh seeds without the search's results.jsonl."""
+    import argparse
+    from pathlib import Path
+
+    from evovideo.bench.evolution import arms
+
+    packaged = Path(__file__).resolve().parents[2] / "recipes" / "evolve" / "demo_synthetic.summary.json"
+    best = json.loads(packaged.read_text())["best"]
+    assert best_of(packaged) == best
+    args = argparse.Namespace(arms=["evolved", "hand"], evolved=str(packaged), random=None, single=None)
+    table = arms(args, {"flow-rgb/cross_modal_embedding": 1.0, "flow:layer3": 0.5}, {})
+    label = f"evolved ({best['id']} of demo_synthetic.summary.json)"
+    assert list(table) == [label, "hand-set (recipe)"]
+    assert {n: v for n, v in table[label].items() if v} == {n: v for n, v in best["lambdas"].items() if v}
+    (tmp_path / "summary.json").write_text(json.dumps({"command": "evovideo evolve", "best": None}))
+    with pytest.raises(ValueError, match="summary.json has no 'best' candidate"):
+        best_of(tmp_path / "summary.json")
+
+
 @pytest.mark.slow
 def test_bench_evolution_runs_every_arm(tmp_path, capsys):
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(RECIPE))
