@@ -138,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: {finished()} of {total} candidates finished and are kept in {results.path}; "
               "run the same command again to continue where it stopped", file=sys.stderr)
         return 130
+    finally:
+        runner.close()
     best = search.best()
     target = Path(recipe.best_recipe) if recipe.best_recipe else out / "best_pretrain.yaml"
     note = (f"ELo lambdas evolved by `evovideo evolve -c {args.config}`: candidate {best.candidate.id} of "

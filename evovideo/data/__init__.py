@@ -9,6 +9,7 @@ split, fold) plus a ``SampleBuilder`` (what each sample carries) and returns a `
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def folder(root: str | Path, builder: SampleBuilder, split: int = 1, fold: str =
 def synthetic(
     builder: SampleBuilder, split: int = 1, fold: str = "train", num_videos_per_class: int = 8, num_classes: int = 10,
     video_frames: int = 32, video_size: int = 64, fps: int = 16, seed: int = 0, val_fraction: float = 0.0,
-    val_seed: int = 0, long_tail: float = 0.0, **kw: Any,
+    val_seed: int = 0, long_tail: float = 0.0, audio: bool = True, video_memo_mb: float = 0, **kw: Any,
 ) -> InMemoryClipDataset:
     """The in-memory synthetic set (``evovideo.data.synthetic``), UCF101-style group splits:
     split k tests groups 7k-6..7k, the rest train.  ``val_fraction`` > 0 carves val from the train
@@ -97,12 +98,17 @@ def synthetic(
     ``long_tail`` = s > 0 draws the fold's classes with Zipf frequencies: class c (0-based, in
     ``MOTIONS`` order) keeps its first ``max(1, round(m * (c + 1) ** -s))`` clips of the fold, m being
     the balanced per-class count (the premise of the Zipf fitness: real video is long-tailed).  The
-    kept clips are the balanced set's, so a long-tailed fold is a subset of the balanced one."""
+    kept clips are the balanced set's, so a long-tailed fold is a subset of the balanced one.
+
+    ``audio=False`` renders no audio track (the frames are the same).  ``video_memo_mb`` > 0 keeps up
+    to that many MB of rendered videos in a process-wide memo (``evovideo.data.memo``, shared by the
+    folds and by every dataset of the same settings): each video is rendered once per process, not
+    once per clip drawn from it (every epoch, every candidate of a search)."""
     from evovideo.data.synthetic import SyntheticVideos, ucf101_split_groups
 
     kw.pop("root", None)
     kw.setdefault("train", fold == "train")
-    ds = SyntheticVideos(num_videos_per_class, num_classes, video_frames, video_size, fps, seed=seed)
+    ds = SyntheticVideos(num_videos_per_class, num_classes, video_frames, video_size, fps, seed=seed, audio=audio)
     test_groups = set(ucf101_split_groups(split))
     idx = [i for i in range(len(ds)) if (ds.group_clip(i)[0] in test_groups) == (fold == "test" or
                                                                          (fold == "val" and val_fraction <= 0))]
@@ -114,8 +120,9 @@ def synthetic(
     if long_tail > 0:
         idx = long_tailed(idx, [ds.label(i) for i in idx], long_tail)
     tag = f"synthetic(seed={seed},T={video_frames},size={video_size},fps={fps})"
+    videos = _Rendered(ds, video_memo_mb) if video_memo_mb > 0 else ds
     return InMemoryClipDataset(
-        _Subset(ds, idx), builder, labels=[ds.label(i) for i in idx], names=[f"{tag}/{ds.name(i)}" for i in idx], **kw
+        _Subset(videos, idx), builder, labels=[ds.label(i) for i in idx], names=[f"{tag}/{ds.name(i)}" for i in idx], **kw
     )
 
 
@@ -128,6 +135,33 @@ def long_tailed(indices: list[int], labels: list[int], s: float) -> list[int]:
     m = max(len(v) for v in per_class.values())
     keep = {y: max(1, round(m * (y + 1) ** -s)) for y in per_class}
     return [i for y, items in sorted(per_class.items()) for i in items[: keep[y]]]
+
+
+class _Rendered:
+    """The items of a ``SyntheticVideos``, each rendered once per process (a shared ``SampleMemo`` keyed by
+    the set's settings) and handed out again as the same tensors; readers index them, never write."""
+
+    def __init__(self, data, max_mb: float) -> None:
+        from evovideo.data.memo import SampleMemo
+        from evovideo.data.synthetic import RENDER_VERSION
+
+        self.data = data
+        ident = dict(render=RENDER_VERSION, seed=data.seed, stream=data.stream, classes=data.num_classes,
+                     per_class=data.num_videos_per_class, frames=data.num_frames, size=data.size, fps=data.fps,
+                     noise=data.noise, audio=data.audio, sample_rate=data.sample_rate)
+        self.memo = SampleMemo.shared("rendered " + json.dumps(ident, sort_keys=True), max_mb)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int):
+        def render() -> dict[str, Any]:
+            video, label = self.data[i]
+            return {"frames": video.frames, "audio": video.audio, "label": label}
+
+        item = self.memo.get_or_build(i, render)
+        sample_rate = self.data.sample_rate if item["audio"] is not None else None
+        return DecodedVideo(item["frames"], float(self.data.fps), item["audio"], sample_rate), item["label"]
 
 
 class _Subset:

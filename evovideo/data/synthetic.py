@@ -31,6 +31,7 @@ numbered class-major (``label = i // num_videos_per_class``) and assigned UCF101
 
   ds = SyntheticVideos(num_videos_per_class=8, num_classes=10, num_frames=32, size=64, fps=16)
   video, label = ds[0]          # DecodedVideo(frames (32, 64, 64, 3) uint8, audio (1, 32000))
+  SyntheticVideos(audio=False)[0]   # the same frames, no audio track (faster when no task hears)
   write_ucf101_layout("/tmp/synth", ds, container="avi")   # real files + ucfTrainTestlist/
 """
 from __future__ import annotations
@@ -88,6 +89,7 @@ class SyntheticVideos(Dataset):
         seed: int = 0,
         noise: float = 0.01,
         stream: str = "pretrain",
+        audio: bool = True,
     ) -> None:
         if stream not in STREAMS:
             raise ValueError(f"stream '{stream}' is unknown; choose 'pretrain' (training sets) or 'eval' "
@@ -107,6 +109,7 @@ class SyntheticVideos(Dataset):
         self.seed = seed
         self.noise = noise
         self.stream = stream
+        self.audio = audio  # False: frames only (no audio track; the frames are the same: audio draws come after)
         self.classes = list(MOTIONS[:num_classes])
         # UCF101-style (group, clip) per position in the class, groups spread over 1..25
         groups = [j * NUM_GROUPS // num_videos_per_class + 1 for j in range(num_videos_per_class)]
@@ -138,6 +141,8 @@ class SyntheticVideos(Dataset):
         motion_rng, look_rng, bg_rng = self._rngs(index)
         traj = _trajectory(MOTIONS[label], motion_rng, self.num_frames, self.size, self.fps)
         frames = _render_frames(traj, look_rng, bg_rng, self.size, self.noise)
+        if not self.audio:
+            return DecodedVideo(torch.from_numpy(frames), float(self.fps)), label
         wave = _render_audio(traj, look_rng, self.size, self.fps, self.sample_rate)
         video = DecodedVideo(torch.from_numpy(frames), float(self.fps), torch.from_numpy(wave), self.sample_rate)
         return video, label

@@ -1,7 +1,7 @@
 """Runners: evaluate a batch of candidates and hand each result back the moment it finishes.
 
     runner = LocalRunner(workers=1)                 # one after another, in this process
-    runner = LocalRunner(workers=3)                 # a few at once, in spawned processes
+    runner = LocalRunner(workers=3)                 # a few at once, in spawned processes kept until close()
     runner = RayRunner(address="auto")              # Ray tasks on an existing cluster
     runner = RayRunner(num_cpus=2)                  # a private local Ray instance
     for cand, result, seconds in runner.run(evaluate, candidates): ...
@@ -39,14 +39,22 @@ def timed_evaluate(evaluate: Evaluate, candidate: Candidate) -> tuple[FitnessRes
 class Runner(Protocol):
     def run(self, evaluate: Evaluate, candidates: list[Candidate]) -> Iterator[Finished]: ...
 
+    def close(self) -> None: ...
+
 
 class LocalRunner:
-    """Candidates on this machine: ``workers=1`` in-process, more in spawned worker processes."""
+    """Candidates on this machine: ``workers=1`` in-process, more in spawned worker processes.
+
+    The worker processes live as long as the runner (until ``close()``, or the end of a ``with`` block),
+    not one ``run`` call: the rungs and generations of a search reuse them, and with them what each
+    worker keeps per process (its memo of built samples and rendered videos, the fitness data and its
+    reference), instead of importing, rendering and computing flow again for every rung."""
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
 
     def run(self, evaluate: Evaluate, candidates: list[Candidate]) -> Iterator[Finished]:
         if self.workers == 1:
@@ -54,20 +62,34 @@ class LocalRunner:
                 result, seconds = timed_evaluate(evaluate, cand)
                 yield cand, result, seconds
             return
-        ctx = multiprocessing.get_context("spawn")  # fork after torch/OpenMP init is unsafe
-        # a spawned worker starts with default warning filters: give it the CLI's, or LightningCLI warns
-        # (a screenful of config) for every candidate
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=quiet_frameworks)
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")  # fork after torch/OpenMP init is unsafe
+            # a spawned worker starts with default warning filters: give it the CLI's, or LightningCLI warns
+            # (a screenful of config) for every candidate
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=quiet_frameworks)
         try:
-            futures = {pool.submit(timed_evaluate, evaluate, c): c for c in candidates}
+            futures = {self._pool.submit(timed_evaluate, evaluate, c): c for c in candidates}
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in sorted(done, key=lambda f: futures[f].index):
                     cand = futures.pop(fut)
                     result, seconds = fut.result()
                     yield cand, result, seconds
-        finally:  # on an error or an interrupt, do not start the queued candidates
+        except BaseException:  # an error, an interrupt, or the caller stopped early: do not start the queued ones
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the worker processes (queued candidates are cancelled); the next ``run`` starts new ones."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "LocalRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _import_ray() -> Any:
@@ -124,6 +146,9 @@ class RayRunner:
         finally:  # on an error or an interrupt, cancel what has not finished
             for ref in refs:
                 ray.cancel(ref)
+
+    def close(self) -> None:
+        """Nothing to stop: Ray keeps (and reuses) its worker processes until ``ray.shutdown()``."""
 
 
 def make_runner(name: str, workers: int = 1, address: str | None = None, num_cpus: int | None = None,

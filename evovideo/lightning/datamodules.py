@@ -343,7 +343,11 @@ class SyntheticDataModule(VideoDataModule):
     ``long_tail`` > 0 draws every fold's classes with Zipf frequencies of that exponent (see
     ``evovideo.data.synthetic`` / the ``synthetic`` dataset).  ``memo_mb`` > 0 keeps up to that many
     MB of built samples in a process-wide memo (``evovideo.data.memo``): an evolution's candidates
-    train with the same seed, hence on the same samples, and render and compute flow for them once."""
+    train with the same seed, hence on the same samples, and render and compute flow for them once.
+    ``video_memo_mb`` > 0 (default 512) keeps up to that many MB of *rendered videos* in a process-wide
+    memo: every epoch draws new clips, but from videos rendered once per process (the demo's 448
+    training videos take ~100 MB), so a run renders each video once, not once per clip; 0: off.
+    No audio is rendered unless a modality hears it."""
 
     dataset_name = "synthetic"
     num_classes = 10
@@ -380,6 +384,7 @@ class SyntheticDataModule(VideoDataModule):
         val_seed: int = 0,
         long_tail: float = 0.0,
         memo_mb: int = 0,
+        video_memo_mb: int = 512,
         clip: ClipSpec | None = None,
     ) -> None:
         check_synthetic(num_videos_per_class=num_videos_per_class, num_classes=num_classes, video_frames=video_frames,
@@ -398,13 +403,15 @@ class SyntheticDataModule(VideoDataModule):
         self._synthetic = dict(num_videos_per_class=num_videos_per_class, num_classes=num_classes,
                                video_frames=video_frames, video_size=video_size, fps=fps, seed=seed,
                                val_fraction=val_fraction, val_seed=val_seed, long_tail=long_tail)
-        self.memo_mb = memo_mb
+        self.memo_mb, self.video_memo_mb = memo_mb, video_memo_mb
 
     def make_dataset(self, fold: str) -> ClipDataset:
         clips = {"train": 1, "val": self.val_clips, "test": self.test_clips}[fold]
         crops = self.test_crops if fold == "test" else 1
-        ds = DATASETS.create("synthetic", builder=self.builder(fold), split=self.split, fold=fold,
-                             clips_per_video=clips, crops_per_video=crops, **self._synthetic)
+        builder = self.builder(fold)
+        ds = DATASETS.create("synthetic", builder=builder, split=self.split, fold=fold, clips_per_video=clips,
+                             crops_per_video=crops, audio=builder.wants_audio, video_memo_mb=self.video_memo_mb,
+                             **self._synthetic)
         if self.memo_mb > 0:  # every sample is a pure function of these settings and its key
             builder = {**self._other_args, **self.clip.to_dict()}
             ident = dict(self._synthetic, builder=repr(sorted(builder.items())), fold=fold, split=self.split,

@@ -51,6 +51,49 @@ def test_memo_builds_each_sample_once():
     assert other.dataset("train").memo is not memo  # other settings, other samples
 
 
+def _epochs(dm, epochs):
+    loader = dm.train_dataloader()
+    out = []
+    for epoch in range(epochs):
+        loader.sampler.set_epoch(epoch)
+        out += [b["rgb"] for b in loader]
+    return out
+
+
+def test_memo_renders_each_video_once_and_no_audio_nobody_hears(monkeypatch):
+    """Every epoch draws new clips (new sample-memo keys), but from the same rendered videos: with the video
+    memo on (the default), a video is rendered once per process, not once per clip; and no audio track unless
+    a modality needs it."""
+    import evovideo.data.synthetic as synthetic
+
+    calls = {"frames": 0, "audio": 0}
+    frames, audio = synthetic._render_frames, synthetic._render_audio
+
+    def count(name, fn):
+        return lambda *a, **k: (calls.__setitem__(name, calls[name] + 1), fn(*a, **k))[1]
+
+    monkeypatch.setattr(synthetic, "_render_frames", count("frames", frames))
+    monkeypatch.setattr(synthetic, "_render_audio", count("audio", audio))
+    SampleMemo.clear()
+    plain = SyntheticDataModule(**TINY, video_memo_mb=0)
+    plain.setup("fit")
+    reference = _epochs(plain, 3)
+    videos = len(plain.dataset("train"))
+    assert calls == {"frames": 3 * videos, "audio": 0}  # without the memo: once per clip drawn
+    calls.update(frames=0)
+    memo = SyntheticDataModule(**TINY)
+    memo.setup("fit")
+    assert all(torch.equal(a, b) for a, b in zip(_epochs(memo, 3), reference))
+    again = SyntheticDataModule(**TINY, memo_mb=64)  # another run (candidate) of the same settings, same process
+    again.setup("fit")
+    _epochs(again, 1)
+    assert calls == {"frames": videos, "audio": 0}
+    hears = SyntheticDataModule(**{**TINY, "modalities": ["rgb", "audio"]})
+    hears.setup("fit")
+    sample = hears.dataset("train")[0]
+    assert calls["audio"] == 1 and sample["audio"].abs().sum() > 0 and bool(sample["has_audio"])
+
+
 def test_long_tailed_fold_is_a_zipf_subset_of_the_balanced_one():
     bal = SyntheticDataModule(**{**TINY, "num_videos_per_class": 32})
     tail = SyntheticDataModule(**{**TINY, "num_videos_per_class": 32}, long_tail=1.0)

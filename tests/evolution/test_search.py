@@ -122,6 +122,25 @@ def test_local_process_runner_matches_sequential(tmp_path):
     assert [t.candidate for t in par.history()] == [t.candidate for t in seq.history()]
 
 
+def worker_pid(cand: Candidate) -> FitnessResult:
+    import os
+
+    return FitnessResult(score=float(cand.index), metrics={"pid": os.getpid()})
+
+
+def test_local_workers_outlive_a_run_call_until_closed():
+    """Rungs and generations reuse the workers (and what they keep per process) until the runner closes."""
+    cands = [Candidate(id=f"c{i}", generation=0, index=i, lambdas={}) for i in range(4)]
+    with LocalRunner(workers=2) as runner:
+        first = {r.metrics["pid"] for _, r, _ in runner.run(worker_pid, cands)}
+        second = {r.metrics["pid"] for _, r, _ in runner.run(worker_pid, cands)}
+        assert second <= first and len(first) <= 2
+    assert runner._pool is None
+    third = {r.metrics["pid"] for _, r, _ in runner.run(worker_pid, cands[:1])}  # closed: new workers
+    runner.close()
+    assert not third & first
+
+
 def lightning_chatter(cand: Candidate) -> FitnessResult:
     """Emit the warning LightningCLI gives every candidate; score = how many warnings got through."""
     with warnings.catch_warnings(record=True) as shown:
