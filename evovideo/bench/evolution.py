@@ -347,35 +347,61 @@ def format_reliability(rel: dict[str, Any] | None) -> str:
             f"{100 * rel['pairs_agree']:.0f}% of arm pairs as their means do")
 
 
-def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tuple[float, float, int] | None:
+def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tuple[float, float, int, float] | None:
     """An arm minus the reference arm on the pretraining seeds both ran (the same seed: the same
-    initialisation and data order), mean and 95% CI half-width (t over seeds); None under 2 seeds."""
+    initialisation and data order): mean, 95% CI half-width and two-sided p (paired t over seeds);
+    None under 2 seeds."""
+    from scipy.stats import t
+
     ref = {r["seed"]: r[key]["mean"] for r in reference if key in r}
     diffs = [r[key]["mean"] - ref[r["seed"]] for r in runs if key in r and r["seed"] in ref]
-    return (*mean_ci(diffs), len(diffs)) if len(diffs) >= 2 else None
+    if len(diffs) < 2:
+        return None
+    m, ci = mean_ci(diffs)
+    se = ci / t95(len(diffs))
+    p = 0.0 if se == 0 else float(2 * t.sf(abs(m) / se, len(diffs) - 1))
+    return m, ci, len(diffs), p
+
+
+def _format_paired(d: tuple[float, float, int, float] | None) -> str:
+    if d is None:
+        return " |"
+    p = "p < 0.001" if d[3] < 0.001 else f"p {d[3]:.2g}" if d[3] < 0.01 else f"p {d[3]:.3f}".rstrip("0").rstrip(".")
+    return f" {d[0]:+.1f} ± {d[1]:.1f} ({d[2]}, {p}) |".replace(" -", " −", 1)
+
+
+def best_single(results: dict, key: str) -> str | None:
+    """The single-term arm ("only ...") with the highest mean ``key``, if any ran."""
+    singles = {n: a["runs"] for n, a in results["arms"].items() if n.startswith("only ") and a["runs"]}
+    return max(singles, key=lambda n: summarise(singles[n], key)[0]) if singles else None
 
 
 def format_table(results: dict, shots: list[int]) -> str:
-    """Each arm's mean ± 95% CI over seeds and, when the hand-set arm ran, the paired difference to it
-    on the largest shot (seeds shared: a seed bad for every arm cancels out).  An arm whose runs
-    were made by different code (``evovideo.provenance``; e.g. parts merged from before and after a
-    change) says so: its mean is then not one setting's."""
+    """Each arm's mean ± 95% CI over seeds and, on the largest shot, its paired difference (seeds shared:
+    a seed bad for every arm cancels out) to the hand-set arm and to the best single term (the issue's
+    goal: evolved ≥ best single term, > hand-set), each with its p.  An arm whose runs were made by
+    different code (``evovideo.provenance``; e.g. parts merged from before and after a change) says
+    so: its mean is then not one setting's."""
     cols = [f"{s}-shot" for s in shots]
-    ref = results["arms"].get(HAND, {}).get("runs")
-    paired = f"Δ {cols[-1]} vs hand-set, paired (mean ± 95% CI, seeds)" if ref else None
+    refs = {}
+    if results["arms"].get(HAND, {}).get("runs"):
+        refs[HAND] = f"Δ {cols[-1]} vs hand-set, paired (mean ± 95% CI, seeds, p)"
+    single = best_single(results, cols[-1])
+    if single is not None:
+        refs[single] = f"Δ {cols[-1]} vs best single term ({single}), paired"
     lines = ["| arm | " + " | ".join(f"5-way {c} % (mean ± 95% CI)" for c in cols) + " | CI over |"
-             + (f" {paired} |" if paired else ""),
-             "|---|" + "---|" * (len(cols) + 1 + bool(paired))]
+             + "".join(f" {title} |" for title in refs.values()),
+             "|---|" + "---|" * (len(cols) + 1 + len(refs))]
     for name, arm in results["arms"].items():
         if not arm["runs"]:
-            lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |" + (" |" if paired else ""))
+            lines.append(f"| {name} | " + " | ".join("refused" for _ in cols) + " | |" + " |" * len(refs))
             continue
         cells = [summarise(arm["runs"], c) for c in cols]
         codes = {r.get("code") for r in arm["runs"]}  # None: a run recorded before the code was
         mixed = f", **runs of {len(codes)} code versions**" if len(codes) > 1 else ""
         row = f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]}{mixed} |"
-        if paired:
-            d = None if name == HAND else paired_difference(arm["runs"], ref, cols[-1])
-            row += " |" if d is None else f" {d[0]:+.1f} ± {d[1]:.1f} ({d[2]}) |"
+        for ref in refs:  # a single-term arm is not compared with the best single term
+            skip = name == ref or (ref == single and name.startswith("only "))
+            row += _format_paired(None if skip else paired_difference(arm["runs"], results["arms"][ref]["runs"], cols[-1]))
         lines.append(row)
     return "\n".join(lines)

@@ -127,9 +127,22 @@ def test_table_gives_the_paired_difference_to_the_hand_set_arm():
     # seed 2 is bad for both arms: unpaired CIs overlap widely, the paired difference is a steady +5
     table = format_table(_arms({"hand-set (recipe)": [34, 36, 20], "b": [39, 41, 25], "c": [30]}), [5])
     assert "Δ 5-shot vs hand-set, paired" in table
-    assert "| b | 35.0 ± 21.7 | 3 seeds | +5.0 ± 0.0 (3) |" in table
+    assert "| b | 35.0 ± 21.7 | 3 seeds | +5.0 ± 0.0 (3, p < 0.001) |" in table
     assert "| c | 30.0 ± 1.0 | episodes | |" in table  # one shared seed: no paired CI
     assert "| hand-set (recipe) | 30.0 ± 21.7 | 3 seeds | |" in table
+
+
+def test_table_pairs_every_arm_with_the_best_single_term_too():
+    """The issue's goal is "evolved >= best single term, > hand-set": both paired differences, with p,
+    come from the table itself (they were computed by session scripts before)."""
+    arms = _arms({"evolved (g1)": [40, 42, 30, 41], "hand-set (recipe)": [38, 40, 29, 38],
+                  "only a": [41, 43, 30, 43], "only b": [20, 21, 20, 22]})
+    table = format_table(arms, [5])
+    assert "Δ 5-shot vs best single term (only a), paired" in table
+    row = next(line for line in table.splitlines() if line.startswith("| evolved (g1) |"))
+    assert row.endswith("| +2.0 ± 1.3 (4, p 0.016) | −1.0 ± 1.3 (4, p 0.092) |")  # = scipy.stats.ttest_rel
+    assert next(line for line in table.splitlines() if line.startswith("| only a |")).endswith("| +3.0 ± 2.6 (4, p 0.035) | |")
+    assert "vs best single term" not in format_table(_arms({"hand-set (recipe)": [1, 2], "b": [2, 4]}), [5])
 
 
 def test_table_marks_an_arm_whose_runs_came_from_different_code():
