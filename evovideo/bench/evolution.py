@@ -128,11 +128,12 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
         out[f"uniform {args.uniform_value:g}"] = {n: args.uniform_value for n in names}
     if "single" in args.arms:
         for n in args.single if args.single else names:
-            out[f"only {n}"] = {m: float(m == n) for m in names}
+            out[f"{SINGLE}{n}"] = {m: float(m == n) for m in names}
     return out
 
 
 HAND = "hand-set (recipe)"
+SINGLE = "only "  # the single-term arms: "only <term>"
 
 
 def t95(n: int) -> float:
@@ -351,15 +352,14 @@ def paired_difference(runs: list[dict], reference: list[dict], key: str) -> tupl
     """An arm minus the reference arm on the pretraining seeds both ran (the same seed: the same
     initialisation and data order): mean, 95% CI half-width and two-sided p (paired t over seeds);
     None under 2 seeds."""
-    from scipy.stats import t
+    from scipy.stats import ttest_1samp
 
     ref = {r["seed"]: r[key]["mean"] for r in reference if key in r}
     diffs = [r[key]["mean"] - ref[r["seed"]] for r in runs if key in r and r["seed"] in ref]
     if len(diffs) < 2:
         return None
     m, ci = mean_ci(diffs)
-    se = ci / t95(len(diffs))
-    p = 0.0 if se == 0 else float(2 * t.sf(abs(m) / se, len(diffs) - 1))
+    p = 0.0 if ci == 0 else float(ttest_1samp(diffs, 0.0).pvalue)  # no spread: scipy gives nan
     return m, ci, len(diffs), p
 
 
@@ -372,7 +372,7 @@ def _format_paired(d: tuple[float, float, int, float] | None) -> str:
 
 def best_single(results: dict, key: str) -> str | None:
     """The single-term arm ("only ...") with the highest mean ``key``, if any ran."""
-    singles = {n: a["runs"] for n, a in results["arms"].items() if n.startswith("only ") and a["runs"]}
+    singles = {n: a["runs"] for n, a in results["arms"].items() if n.startswith(SINGLE) and a["runs"]}
     return max(singles, key=lambda n: summarise(singles[n], key)[0]) if singles else None
 
 
@@ -401,7 +401,7 @@ def format_table(results: dict, shots: list[int]) -> str:
         mixed = f", **runs of {len(codes)} code versions**" if len(codes) > 1 else ""
         row = f"| {name} | " + " | ".join(f"{m:.1f} ± {ci:.1f}" for m, ci, _ in cells) + f" | {cells[0][2]}{mixed} |"
         for ref in refs:  # a single-term arm is not compared with the best single term
-            skip = name == ref or (ref == single and name.startswith("only "))
+            skip = name == ref or (ref == single and name.startswith(SINGLE))
             row += _format_paired(None if skip else paired_difference(arm["runs"], results["arms"][ref]["runs"], cols[-1]))
         lines.append(row)
     return "\n".join(lines)
