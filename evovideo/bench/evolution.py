@@ -102,7 +102,9 @@ def results_space(path: str | Path) -> dict[str, list[str]]:
 
 def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     """name -> lambdas over one term list (the search space when a results file is given); the groups of
-    the results files' names are added to ``space``."""
+    the results files' names are added to ``space``.  A recipe term the search space leaves out keeps its
+    recipe λ in every arm, as it did in every candidate of the search; single and uniform arms span the
+    searched terms (an empty ``space``: every term is searched)."""
     names = list(hand) + [n for group in space.values() for n in group if n not in hand]
     sources = {}
     for arm in ("evolved", "random"):
@@ -117,18 +119,22 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
                 space.setdefault(group, [])
                 space[group] += [n for n in group_names if n not in space[group]]
             names += [n for n in best["lambdas"] if n not in names]
+    searched = {n for group in space.values() for n in group} or set(names)
+    fixed = {n: float(v) for n, v in hand.items() if n not in searched}
     out: dict[str, dict[str, float]] = {}
-    full = lambda lam: {n: float(lam.get(n, 0.0)) for n in names}  # noqa: E731
+
+    def full(lam: dict[str, float]) -> dict[str, float]:
+        return {n: fixed[n] if n in fixed else float(lam.get(n, 0.0)) for n in names}
     for arm, (best, path) in sources.items():
         source = Path(path).name if _is_summary(path) else Path(path).parent.name
         out[f"{arm} ({best['id']} of {source})"] = full(best["lambdas"])
     if "hand" in args.arms:
         out[HAND] = full(hand)
     if "uniform" in args.arms:
-        out[f"uniform {args.uniform_value:g}"] = {n: args.uniform_value for n in names}
+        out[f"uniform {args.uniform_value:g}"] = full({n: args.uniform_value for n in names})
     if "single" in args.arms:
-        for n in args.single if args.single else names:
-            out[f"{SINGLE}{n}"] = {m: float(m == n) for m in names}
+        for n in args.single if args.single else [n for n in names if n in searched]:
+            out[f"{SINGLE}{n}"] = {**full({n: 1.0}), n: 1.0}
     return out
 
 
@@ -235,6 +241,9 @@ def run(args: argparse.Namespace) -> int:
     hand = recipe.initial_lambdas(cfg)
     space = recipe.space(cfg)
     table = arms(args, hand, space)
+    for group, group_names in EvolveRecipe(pretrain=args.recipe).space(cfg).items():  # the terms a search leaves out
+        space.setdefault(group, [])
+        space[group] += [n for n in group_names if n not in space[group]]
     steps = args.steps or int(cfg["trainer"]["max_steps"])
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
     out = Path(args.out)

@@ -281,3 +281,19 @@ def test_a_folder_of_other_settings_is_refused_untouched(tmp_path, fake_training
     assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "--steps", "3") != 0
     assert "steps: 2 here, 3 now" in capsys.readouterr().err
     assert (tmp_path / "out" / "results.json").read_text() == before
+
+
+def test_a_search_that_leaves_a_recipe_term_out_is_benched(tmp_path, fake_training):
+    """A search_space without one of the recipe's terms (the all-modalities search leaves out the arrow of
+    time): every arm still trains the recipe's left-out term at its recipe λ, and the single-term arms span
+    the searched terms only (before, every arm failed: "lambda 'rgb/arrow_of_time' is in neither group")."""
+    _, calls = fake_training
+    search = {"pretrain": str(tmp_path / "p.yaml"), "search_space": {"tasks": ["rgb/reconstruction"]},
+              "fitness": {"name": "gap", "data": {"class_path": "evovideo.lightning.SyntheticDataModule",
+                                                  "init_args": TINY}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(search))
+    assert _bench(tmp_path, "--search", str(tmp_path / "s.yaml"), "--arms", "hand", "single", "--seeds", "0") == 0
+    assert [tasks for tasks, _ in calls] == [{"rgb/reconstruction": 0.5, "rgb/arrow_of_time": 0.5},
+                                             {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.5}]
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(out["arms"]) == ["hand-set (recipe)", "only rgb/reconstruction"]
