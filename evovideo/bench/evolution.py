@@ -100,6 +100,13 @@ def results_space(path: str | Path) -> dict[str, list[str]]:
     return read_results(path)[0].get("space") or {}
 
 
+def add_groups(space: dict[str, list[str]], groups: dict[str, list[str]]) -> None:
+    """Add the names of ``groups`` (``{tasks: [...], distill: [...]}``) that ``space`` lacks, in place."""
+    for group, names in groups.items():
+        space.setdefault(group, [])
+        space[group] += [n for n in names if n not in space[group]]
+
+
 def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list[str]]) -> dict[str, dict[str, float]]:
     """name -> lambdas over one term list (the search space when a results file is given); the groups of
     the results files' names are added to ``space``.  A recipe term the search space leaves out keeps its
@@ -115,9 +122,7 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
                 continue
             best = best_of(path)
             sources[arm] = (best, path)
-            for group, group_names in results_space(path).items():
-                space.setdefault(group, [])
-                space[group] += [n for n in group_names if n not in space[group]]
+            add_groups(space, results_space(path))
             names += [n for n in best["lambdas"] if n not in names]
     searched = {n for group in space.values() for n in group} or set(names)
     fixed = {n: float(v) for n, v in hand.items() if n not in searched}
@@ -241,9 +246,7 @@ def run(args: argparse.Namespace) -> int:
     hand = recipe.initial_lambdas(cfg)
     space = recipe.space(cfg)
     table = arms(args, hand, space)
-    for group, group_names in EvolveRecipe(pretrain=args.recipe).space(cfg).items():  # the terms a search leaves out
-        space.setdefault(group, [])
-        space[group] += [n for n in group_names if n not in space[group]]
+    add_groups(space, EvolveRecipe(pretrain=args.recipe).space(cfg))  # the recipe terms a search leaves out
     steps = args.steps or int(cfg["trainer"]["max_steps"])
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
     out = Path(args.out)
