@@ -53,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--single", nargs="*", help="single-term arms to run (default: every term of the search space)")
     p("--uniform-value", type=float, default=1.0, help="the lambda of every term in the 'uniform' arm")
     p("--seeds", type=int, nargs="+", default=[0, 1, 2], help="pretraining seeds (default 0 1 2)")
-    p("--steps", type=int, help="training steps (default: the recipe's max_steps)")
+    p("--set", nargs="+", default=[], metavar="KEY=VALUE",
+      help="edit the recipe every arm trains (dotted keys, YAML values), e.g. data.init_args.batch_size=16: a "
+           "controlled comparison without a second recipe file; kept as a setting of --out")
+    p("--steps", type=int, help="training steps (default: the recipe's max_steps, after --set)")
     p("--data-seed", type=int, default=1, help="render seed of the few-shot clips (default 1: held out)")
     p("--videos-per-class", type=int, default=20, help="few-shot clips per class (default 20)")
     p("--shot", type=int, nargs="+", default=[1, 5])
@@ -153,7 +156,31 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
-SETTINGS = ("steps", "data_seed", "episodes", "shots", "query", "videos_per_class")
+SETTINGS = ("steps", "data_seed", "episodes", "shots", "query", "videos_per_class", "set")
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``--set`` items as {dotted key: YAML value}; an item without ``=`` is refused, naming it."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ValueError(f"--set '{item}': expected KEY=VALUE with a dotted recipe key, e.g. data.init_args.batch_size=16")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def edited_recipe(path: str, edits: dict[str, Any]) -> dict[str, Any]:
+    """The recipe at ``path`` with the ``--set`` edits applied."""
+    from evovideo.evolution.recipe import set_dotted
+    from evovideo.lightning.pretrain import load_recipe
+
+    cfg = load_recipe(path)
+    for dotted, value in edits.items():
+        set_dotted(cfg, dotted, value, f"--set '{dotted}={value}'")
+    return cfg
 
 
 def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
@@ -216,9 +243,12 @@ def merge(paths: list[str]) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any], shots) -> str:
-    """The table, the seed reliability and the loss onsets (each only where there is something to say)."""
+    """The recipe (with its --set edits), the table, the seed reliability and the loss onsets (each only
+    where there is something to say)."""
     key = f"{max(shots)}-shot"
-    lines = (format_table(results, shots), format_reliability(seed_reliability(results, key)),
+    edits = ", ".join(f"{k}={v}" for k, v in (results.get("set") or {}).items())
+    lines = (f"recipe {results['recipe']}" + (f", edited: {edits}" if edits else ""),
+             format_table(results, shots), format_reliability(seed_reliability(results, key)),
              format_onsets(onset_vs_accuracy(results, key), key))
     return "\n".join(line for line in lines if line)
 
@@ -236,12 +266,13 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.eval.fewshot import evaluate_fewshot
     from evovideo.eval.pipeline import video_features
     from evovideo.evolution.recipe import EvolveRecipe
-    from evovideo.lightning.pretrain import load_recipe, run_pretraining
+    from evovideo.lightning.pretrain import run_pretraining
     from evovideo.provenance import code_fingerprint
     from evovideo.tasks.base import RecipeError
     from evovideo.tasks.lambdas import nest_lambdas
 
-    cfg = load_recipe(args.recipe)
+    edits = parse_set(args.set)
+    cfg = edited_recipe(args.recipe, edits)
     recipe = EvolveRecipe.from_yaml(args.search) if args.search else EvolveRecipe(pretrain=args.recipe)
     hand = recipe.initial_lambdas(cfg)
     space = recipe.space(cfg)
@@ -252,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     results: dict[str, Any] = {"recipe": args.recipe, "steps": steps, "seeds": args.seeds, "data_seed": args.data_seed,
                                "episodes": args.episodes, "shots": args.shot, "query": args.query,
-                               "videos_per_class": args.videos_per_class, "arms": {}}
+                               "videos_per_class": args.videos_per_class, "set": edits, "arms": {}}
     results = continue_from(out / "results.json", results)
     print(f"{len(table)} arms x {len(args.seeds)} seeds x {steps} steps; few-shot on {len(clips)} clips "
           f"rendered with seed {args.data_seed}")
@@ -270,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             start = time.perf_counter()
             slug = slug_of(name)
-            config = load_recipe(args.recipe)
+            config = edited_recipe(args.recipe, edits)
             if args.memo_mb > 0 and config["data"]["class_path"].endswith("SyntheticDataModule"):
                 config["data"].setdefault("init_args", {})["memo_mb"] = args.memo_mb
             try:

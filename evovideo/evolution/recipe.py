@@ -86,6 +86,17 @@ DEFAULT_FITNESS = {"name": "zipf", "args": {}, "data": {}, "fold": "val"}
 DEFAULT_RUNNER = {"name": "local", "workers": 1, "address": None, "num_cpus": None, "gpus_per_candidate": 0.0}
 
 
+
+def set_dotted(cfg: dict[str, Any], dotted: str, value: Any, where: str) -> None:
+    """``cfg[a][b][c] = value`` for ``dotted`` = ``"a.b.c"`` (missing mappings are created); ``where``
+    names the override in the error when a key on the way is not a mapping."""
+    node, keys = cfg, dotted.split(".")
+    for key in keys[:-1]:
+        if not isinstance(node.setdefault(key, {}), dict):
+            raise RecipeError(f"{where}: '{key}' is not a mapping in the recipe")
+        node = node[key]
+    node[keys[-1]] = value
+
 @dataclass
 class EvolveRecipe:
     pretrain: str
@@ -163,12 +174,7 @@ class EvolveRecipe:
         """The base recipe with ``candidate_overrides`` applied (dotted keys, e.g. ``trainer.devices``)."""
         cfg = copy.deepcopy(base)
         for dotted, value in self.candidate_overrides.items():
-            node, keys = cfg, dotted.split(".")
-            for key in keys[:-1]:
-                if not isinstance(node.setdefault(key, {}), dict):
-                    raise RecipeError(f"candidate_overrides['{dotted}']: '{key}' is not a mapping in the pretrain recipe")
-                node = node[key]
-            node[keys[-1]] = value
+            set_dotted(cfg, dotted, value, f"candidate_overrides['{dotted}']")
         return cfg
 
     def initial_lambdas(self, base: dict[str, Any]) -> dict[str, float]:

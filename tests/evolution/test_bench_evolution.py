@@ -237,10 +237,12 @@ def fake_training(monkeypatch):
 
     def fake(config, lambdas=None, max_steps=None, seed=0, root_dir=None, trainer_overrides=None):
         calls.append((dict(lambdas["tasks"]), seed))
+        fake.configs.append((config, max_steps))
         if len(calls) == getattr(fake, "fail_at", 0):
             raise KeyboardInterrupt
         return create_model("test_r2plus1d")
 
+    fake.configs = []
     monkeypatch.setattr(pretrain, "run_pretraining", fake)
     return fake, calls
 
@@ -297,3 +299,24 @@ def test_a_search_that_leaves_a_recipe_term_out_is_benched(tmp_path, fake_traini
                                              {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.5}]
     out = json.loads((tmp_path / "out" / "results.json").read_text())
     assert list(out["arms"]) == ["hand-set (recipe)", "only rgb/reconstruction"]
+
+
+def test_set_changes_the_recipe_every_arm_trains_and_is_kept_as_a_setting(tmp_path, fake_training, capsys):
+    """--set KEY=VALUE edits the recipe for a controlled comparison (e.g. the four-tower recipe on the
+    two-tower recipe's data) without a second recipe file; the edits are a setting of the results folder,
+    so runs under other edits are refused, not mixed in."""
+    fake, _ = fake_training
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "--set", "data.init_args.batch_size=2",
+                  "trainer.max_steps=3") == 0
+    config, steps = fake.configs[0]
+    assert config["data"]["init_args"]["batch_size"] == 2 and steps == 3  # the edited length is the default --steps
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert out["set"] == {"data.init_args.batch_size": 2, "trainer.max_steps": 3} and out["steps"] == 3
+    assert "edited: data.init_args.batch_size=2, trainer.max_steps=3" in capsys.readouterr().out
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "1", "--set", "data.init_args.batch_size=4",
+                  "trainer.max_steps=3") != 0
+    assert "set: {'data.init_args.batch_size': 2, 'trainer.max_steps': 3} here" in capsys.readouterr().err
+    assert _bench(tmp_path, "--seeds", "0", "--set", "data.init_args") != 0
+    assert "--set 'data.init_args': expected KEY=VALUE" in capsys.readouterr().err
+    assert _bench(tmp_path, "--seeds", "0", "--set", "trainer.max_steps.x=1") != 0
+    assert "--set 'trainer.max_steps.x=1': 'max_steps' is not a mapping in the recipe" in capsys.readouterr().err
