@@ -68,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "on the same samples, so each is rendered and its flow computed once; 0: off; default 4096)")
     p("--merge", nargs="+", metavar="RESULTS_JSON",
       help="train nothing: merge the results.json of runs made in parallel (other arms or seeds) into --out")
+    p("--compare", nargs="+", metavar="RESULTS_JSON",
+      help="train nothing: one table of the arms of benches of different recipes, lengths or --set edits (same "
+           "few-shot protocol), each paired by seed with the first file's hand-set arm and best single term; "
+           "writes <out>/comparison.json")
 
 
 def best_of(path: str | Path) -> dict[str, Any]:
@@ -242,21 +246,60 @@ def merge(paths: list[str]) -> dict[str, Any]:
     return out
 
 
+PROTOCOL = ("data_seed", "episodes", "shots", "query", "videos_per_class")  # what --compare needs equal
+
+
+def compare(paths: list[str]) -> dict[str, Any]:
+    """One results dict over benches of different recipes: the first file's arms keep their names (its
+    hand-set arm and best single term are the references), the others' are prefixed with their recipe,
+    length and whether --set edited it.  The few-shot protocol must match: scores of other clips or
+    episodes do not pair."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    for key in PROTOCOL:
+        values = {json.dumps(p.get(key)) for p in parts}
+        if len(values) > 1:
+            raise ValueError(f"cannot compare {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]}); "
+                             "scores of another few-shot protocol do not pair")
+    out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {},
+           "compared": [{k: p.get(k) for k in ("recipe", "steps", "set")} | {"path": str(path)} for path, p in zip(paths, parts)]}
+    for i, part in enumerate(parts):
+        label = "" if i == 0 else f"{Path(part['recipe']).stem} ({part['steps']} steps{', edited' if part.get('set') else ''}): "
+        for name, arm in part["arms"].items():
+            out["arms"][label + name] = arm
+    return out
+
+
+def _recipe_lines(results: dict[str, Any]) -> list[str]:
+    """Which recipe (and --set edits) each part of the table trained."""
+    parts = results.get("compared") or [results]
+    lines = []
+    for i, part in enumerate(parts):
+        edits = ", ".join(f"{k}={v}" for k, v in (part.get("set") or {}).items())
+        lead = f"{i + 1}: " if len(parts) > 1 else ""
+        lines.append(f"{lead}recipe {part['recipe']}" + (f", {part['steps']} steps" if len(parts) > 1 else "")
+                     + (f", edited: {edits}" if edits else ""))
+    return lines
+
+
 def report(results: dict[str, Any], shots) -> str:
     """The recipe (with its --set edits), the table, the seed reliability and the loss onsets (each only
     where there is something to say)."""
     key = f"{max(shots)}-shot"
-    edits = ", ".join(f"{k}={v}" for k, v in (results.get("set") or {}).items())
-    lines = (f"recipe {results['recipe']}" + (f", edited: {edits}" if edits else ""),
-             format_table(results, shots), format_reliability(seed_reliability(results, key)),
+    lines = (*_recipe_lines(results), format_table(results, shots), format_reliability(seed_reliability(results, key)),
              format_onsets(onset_vs_accuracy(results, key), key))
     return "\n".join(line for line in lines if line)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.merge:
-        results = merge(args.merge)
-        save_results(Path(args.out), results)
+    if args.merge or args.compare:
+        results = merge(args.merge) if args.merge else compare(args.compare)
+        if args.merge:
+            save_results(Path(args.out), results)
+        else:
+            from evovideo.atomic import atomic_write
+
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            atomic_write(Path(args.out) / "comparison.json", lambda f: f.write(json.dumps(results, indent=2).encode()))
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
         print(report(results, shots))
         return 0

@@ -320,3 +320,33 @@ def test_set_changes_the_recipe_every_arm_trains_and_is_kept_as_a_setting(tmp_pa
     assert "--set 'data.init_args': expected KEY=VALUE" in capsys.readouterr().err
     assert _bench(tmp_path, "--seeds", "0", "--set", "trainer.max_steps.x=1") != 0
     assert "--set 'trainer.max_steps.x=1': 'max_steps' is not a mapping in the recipe" in capsys.readouterr().err
+
+
+def test_compare_pairs_arms_of_two_recipes_by_seed(tmp_path, capsys):
+    """--compare: arms of benches of different recipes (or --set edits, or lengths) in one table, each paired
+    by seed with the first file's hand-set arm and its best single term -- what --merge refuses, and what two
+    sessions computed with session scripts.  The few-shot protocol must be the same, or it is refused."""
+    def part(name, recipe, steps, arms, **extra):
+        path = tmp_path / name / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"recipe": recipe, "steps": steps, "seeds": [0, 1, 2], "data_seed": 1, "episodes": 5,
+                                    "shots": [5], "query": 15, "videos_per_class": 20, **extra, "arms": {
+            a: {"lambdas": {"x": 1.0}, "runs": [{"seed": s, "5-shot": {"mean": v, "ci95": 1.0}} for s, v in enumerate(vals)]}
+            for a, vals in arms.items()}}))
+        return str(path)
+
+    two = part("two", "recipes/pretrain/demo_synthetic.yaml", 450,
+               {"hand-set (recipe)": [30.0, 40.0, 35.0], "only nce": [32.0, 41.0, 39.0]})
+    four = part("four", "recipes/pretrain/all_modalities_synthetic.yaml", 450,
+                {"hand-set (recipe)": [34.0, 44.0, 39.0]}, set={"data.init_args.batch_size": 16})
+    assert main(["bench", "evolution", "--compare", two, four, "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("| all_modalities_synthetic"))
+    assert row.startswith("| all_modalities_synthetic (450 steps, edited): hand-set (recipe) | 39.0 ± 12.4 | 3 seeds |")
+    assert "| +4.0 ± 0.0 (3, p < 0.001) |" in row  # vs the two-tower hand-set λ, seed by seed: +4, +4, +4
+    assert "| +1.7 ± 3.8 (3, p 0.199) |" in row  # vs the best single term (only nce): +2, +3, 0
+    assert "edited: data.init_args.batch_size=16" in printed
+    assert json.loads((tmp_path / "cmp" / "comparison.json").read_text())["compared"][1]["recipe"].endswith("all_modalities_synthetic.yaml")
+    other = part("other", "r.yaml", 450, {"hand-set (recipe)": [1.0, 2.0, 3.0]}, episodes=1000)
+    assert main(["bench", "evolution", "--compare", two, other, "--out", str(tmp_path / "x")]) != 0
+    assert "'episodes' differ" in capsys.readouterr().err
