@@ -20,6 +20,12 @@ orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
   evovideo bench evolution --evolved runs/evolve/demo_synthetic/results.jsonl
   evovideo bench evolution --evolved R.jsonl --arms evolved hand single --seeds 0 --steps 450   # short
   evovideo bench evolution --merge runs/a/results.json runs/b/results.json --out runs/ab   # parallel parts -> one table
+  evovideo bench evolution --recipe R.yaml --arms hand --set trainer.max_steps=450 data.init_args.batch_size=16
+  evovideo bench evolution --compare runs/two/results.json runs/four/results.json --out runs/cmp   # across recipes
+
+``--set`` edits the recipe every arm trains (a controlled comparison: one recipe on another's data) and
+is a setting of ``--out``; ``--compare`` pairs, by seed, arms of benches that trained different recipes
+but share the few-shot protocol.
 
 Each run records the code that made it (``evovideo.provenance``): an arm whose runs came from
 different code (parts merged from before and after a change) is marked in the table.
