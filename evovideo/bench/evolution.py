@@ -259,7 +259,8 @@ def compare(paths: list[str]) -> dict[str, Any]:
     """One results dict over benches of different recipes: the first file's arms keep their names (its
     hand-set arm and best single term are the references), the others' are prefixed with their recipe,
     length and whether --set edited it.  The few-shot protocol must match: scores of other clips or
-    episodes do not pair."""
+    episodes do not pair.  Across recipes a seed is shared, not the initialisation or data order (other
+    networks draw from it), so the pairing removes less of the seed's luck than within one bench."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in PROTOCOL:
         values = {json.dumps(p.get(key)) for p in parts}
@@ -297,6 +298,8 @@ def report(results: dict[str, Any], shots) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.merge and args.compare:
+        raise ValueError("--merge joins parts of one bench, --compare benches of different recipes: give one of them")
     if args.merge or args.compare:
         results = merge(args.merge) if args.merge else compare(args.compare)
         if args.merge:

@@ -350,3 +350,5 @@ def test_compare_pairs_arms_of_two_recipes_by_seed(tmp_path, capsys):
     other = part("other", "r.yaml", 450, {"hand-set (recipe)": [1.0, 2.0, 3.0]}, episodes=1000)
     assert main(["bench", "evolution", "--compare", two, other, "--out", str(tmp_path / "x")]) != 0
     assert "'episodes' differ" in capsys.readouterr().err
+    assert main(["bench", "evolution", "--compare", two, four, "--merge", two, "--out", str(tmp_path / "y")]) != 0
+    assert "give one of them" in capsys.readouterr().err
