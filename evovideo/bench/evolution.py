@@ -166,7 +166,8 @@ def t95(n: int) -> float:
     return float(t.ppf(0.975, n - 1))
 
 
-SETTINGS = ("steps", "data_seed", "episodes", "shots", "query", "videos_per_class", "set")
+PROTOCOL = ("data_seed", "episodes", "shots", "query", "videos_per_class")  # the few-shot protocol: --compare needs it equal
+SETTINGS = ("steps", *PROTOCOL, "set")  # what a bench's runs share: --merge and a continued --out need them equal
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -208,11 +209,11 @@ def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
     return {**fresh, "seeds": sorted(set(old["seeds"]) | set(fresh["seeds"])), "arms": old["arms"]}
 
 
-def save_results(out: Path, results: dict[str, Any]) -> None:
+def save_results(out: Path, results: dict[str, Any], name: str = "results.json") -> None:
     from evovideo.atomic import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "results.json", lambda f: f.write(json.dumps(results, indent=2).encode()))
+    atomic_write(out / name, lambda f: f.write(json.dumps(results, indent=2).encode()))
 
 
 def slug_of(arm: str) -> str:
@@ -250,9 +251,6 @@ def merge(paths: list[str]) -> dict[str, Any]:
             done = {r["seed"] for r in into["runs"]}
             into["runs"] = sorted(into["runs"] + [r for r in arm["runs"] if r["seed"] not in done], key=lambda r: r["seed"])
     return out
-
-
-PROTOCOL = ("data_seed", "episodes", "shots", "query", "videos_per_class")  # what --compare needs equal
 
 
 def compare(paths: list[str]) -> dict[str, Any]:
@@ -302,13 +300,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--merge joins parts of one bench, --compare benches of different recipes: give one of them")
     if args.merge or args.compare:
         results = merge(args.merge) if args.merge else compare(args.compare)
-        if args.merge:
-            save_results(Path(args.out), results)
-        else:
-            from evovideo.atomic import atomic_write
-
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            atomic_write(Path(args.out) / "comparison.json", lambda f: f.write(json.dumps(results, indent=2).encode()))
+        save_results(Path(args.out), results, "results.json" if args.merge else "comparison.json")
         shots = sorted({int(k.split("-")[0]) for a in results["arms"].values() for r in a["runs"] for k in r if k.endswith("-shot")})
         print(report(results, shots))
         return 0
