@@ -12,7 +12,8 @@ orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
   evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl, or its summary.json)
   random    the best candidate of ``--random`` (a results.jsonl of the same fitness and budget
             with one generation: ``evovideo evolve -c ... --generations 1 --population N``)
-  hand      the recipe's own lambdas
+  hand      the hand-set lambdas: the recipe's own, or the --search recipe's ``hand_set_lambdas`` when the
+            pretrain recipe pins that search's pick
   uniform   every term of the search space at ``--uniform-value``
   single    each term of the search space alone at 1 (one row each; a distillation from a tower
             no remaining term trains is refused and reported so)
@@ -45,6 +46,7 @@ from typing import Any
 from evovideo.bench.onset import format_onsets, onset_vs_accuracy, run_onsets
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
+DEFAULT_SEARCH = Path(__file__).resolve().parents[2] / "recipes" / "evolve" / "demo_synthetic.yaml"  # pinned in it
 ARMS = ("evolved", "random", "hand", "uniform", "single")
 
 
@@ -52,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
     p("--recipe", default=str(DEFAULT_RECIPE), help="pretrain recipe every arm trains (default: the demo's)")
     p("--search", help="an evolve recipe: the arms span its search space (e.g. uniform and single arms for every "
-                       "term it evolves; default: the terms of --recipe)")
+                       "term it evolves) and its hand_set_lambdas are the hand-set arm (default: the demo's search "
+                       "with the demo's recipe, whose λ are that search's pick; else the terms of --recipe)")
     p("--evolved", help="results.jsonl of an evolution, or its summary.json: its best candidate is the 'evolved' arm")
     p("--random", help="results.jsonl of a random search (one generation): its best is the 'random' arm")
     p("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run (default: all)")
@@ -317,8 +320,9 @@ def run(args: argparse.Namespace) -> int:
 
     edits = parse_set(args.set)
     cfg = edited_recipe(args.recipe, edits)
-    recipe = EvolveRecipe.from_yaml(args.search) if args.search else EvolveRecipe(pretrain=args.recipe)
-    hand = recipe.initial_lambdas(cfg)
+    search = args.search or (DEFAULT_SEARCH if Path(args.recipe).resolve() == DEFAULT_RECIPE else None)
+    recipe = EvolveRecipe.from_yaml(search) if search else EvolveRecipe(pretrain=args.recipe)
+    hand = recipe.hand_lambdas(cfg)
     space = recipe.space(cfg)
     table = arms(args, hand, space)
     add_groups(space, EvolveRecipe(pretrain=args.recipe).space(cfg))  # the recipe terms a search leaves out

@@ -83,6 +83,8 @@ def check_settings(recipe: Any) -> None:
                               or not any(space.values())):
         raise RecipeError(f"{w}: search_space = {space!r}: must be null or {{tasks: [term, ...], distill: "
                           "[tower:layer, ...]}} with at least one name")
+    for term, value in (recipe.hand_set_lambdas or {}).items():
+        check_float(w, f"hand_set_lambdas[{term!r}]", value, 0, 1)
     if not isinstance(recipe.candidate_overrides, dict):
         raise RecipeError(f"{w}: candidate_overrides = {recipe.candidate_overrides!r}: must be a mapping")
     m = recipe.mutation

@@ -7,7 +7,10 @@ Fields and defaults (every field is optional except ``pretrain``)::
                               # distill: [flow:layer3, ...]}; null = every task and distill term of `pretrain`
     distill_layers: []        # distillation locations searched too: every tower of `pretrain` x each entry,
                               # "layer3" (tower layer3 -> student layer3) or "layer4->layer3" (tower -> student)
-    start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas
+    start_from_recipe: true   # generation 0's first candidate = the base recipe's lambdas (hand_set_lambdas)
+    hand_set_lambdas: null    # the λ the search starts from, once `pretrain` pins this search's pick: a mapping
+                              # {term: λ} over the recipe (terms it does not name keep the recipe's λ); also
+                              # `evovideo bench evolution --search`'s hand-set arm.  null: the recipe's λ
     start_from_singles: false # generation 0 also holds each task of the search space alone at 1 (the
                               # single-term baselines of `evovideo bench evolution`), then random vectors
     candidate_overrides: {}   # dotted keys changed in the base recipe for candidates only, e.g.
@@ -103,6 +106,7 @@ class EvolveRecipe:
     search_space: dict[str, list[str]] | None = None  # {tasks: [...], distill: [...]}
     distill_layers: list[str] = field(default_factory=list)
     start_from_recipe: bool = True
+    hand_set_lambdas: Optional[dict[str, float]] = None
     start_from_singles: bool = False
     candidate_overrides: dict[str, Any] = field(default_factory=dict)
     population: int = 8
@@ -183,14 +187,19 @@ class EvolveRecipe:
         return {**{k: float(v) for k, v in (init.get("tasks") or {}).items()},
                 **{k: float(v) for k, v in (init.get("distill") or {}).items()}}
 
+    def hand_lambdas(self, base: dict[str, Any]) -> dict[str, float]:
+        """The hand-set λ: the base recipe's, with ``hand_set_lambdas`` over them (a recipe that pins this
+        search's pick keeps the λ the search started from here, so the search still starts there)."""
+        return {**self.initial_lambdas(base), **{k: float(v) for k, v in (self.hand_set_lambdas or {}).items()}}
+
     def starting_lambdas(self, base: dict[str, Any]) -> list[dict[str, float]]:
         """Generation 0's chosen vectors over the search space (the rest of it is drawn at random): the
-        base recipe's lambdas (``start_from_recipe``), then each task alone at 1 (``start_from_singles``).
+        hand-set lambdas (``start_from_recipe``), then each task alone at 1 (``start_from_singles``).
         A distillation term is no corner: alone, it would copy a tower that no task trains."""
         names = self.space_names(base)
         out = []
         if self.start_from_recipe:
-            init = self.initial_lambdas(base)
+            init = self.hand_lambdas(base)
             out.append({n: init.get(n, 0.0) for n in names})
         if self.start_from_singles:
             out += [{n: float(n == task) for n in names} for task in self.space(base)["tasks"]]

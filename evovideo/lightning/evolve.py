@@ -57,6 +57,11 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
         init = (candidate.get("model") or {}).get("init_args") or {}
         make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
                   dict.fromkeys(space["tasks"], 1.0), dict.fromkeys(space["distill"], 1.0), {})
+    searched = [n for names in space.values() for n in names]
+    for term in recipe.hand_set_lambdas or {}:
+        if term not in known and term not in searched:
+            raise RecipeError(f"{w}: hand_set_lambdas: '{term}' is neither a term of the pretrain recipe nor of the "
+                              f"search space ({', '.join(dict.fromkeys([*known, *searched]))})")
     starting = recipe.starting_lambdas(base)
     if len(starting) > recipe.population:
         raise RecipeError(f"{w}: population = {recipe.population}: generation 0 starts from {len(starting)} chosen "
