@@ -6,7 +6,8 @@ import json
 import pytest
 import yaml
 
-from evovideo.bench.evolution import best_of, format_table
+from evovideo.bench.arm_stats import format_table
+from evovideo.bench.evolution import best_of
 from evovideo.cli import main
 
 TINY = {"num_classes": 4, "video_frames": 16, "video_size": 32, "modalities": ["rgb"], "num_frames": 4,
@@ -105,7 +106,7 @@ def _arms(table):
 
 
 def test_seed_reliability_separates_lambda_from_seed_luck():
-    from evovideo.bench.evolution import format_reliability, seed_reliability
+    from evovideo.bench.arm_stats import format_reliability, seed_reliability
 
     # additive: seed 2 is bad for every arm alike, so one seed (common random numbers) ranks λ perfectly
     additive = seed_reliability(_arms({"a": [40, 42, 30], "b": [30, 32, 20], "c": [20, 22, 10]}))
