@@ -7,9 +7,9 @@ Stages (each timed and reported):
   pretrain  a short ELo pretraining of the tiny student (recipes/pretrain/demo_synthetic.yaml) on
             *other* synthetic clips, never the ones evaluated; the student is saved (safetensors)
   evolve    the real search over the pretraining recipe's λ (recipes/evolve/demo_synthetic.yaml: 16
-            candidates x 2 seeds, agreement fitness; ~31 min on 2 cores, so its packaged result is shown, with the
-            command that reproduces it and whether the recipe pins its pick); --evolve-generations N
-            also runs a tiny evolution (4 candidates x 5 steps: the recipe's lambdas and each task
+            candidates x 2 seeds, agreement fitness; 18 min on 2 cores, so its packaged result is shown, with the
+            command that reproduces it and how its pick, which the recipe pins, was tested); --evolve-generations N
+            also runs a tiny evolution (4 candidates x 5 steps: the hand-set lambdas and each task
             alone) that shows the loop, its files and plots
   evaluate  features of the written files (the real loader, the student's preprocessing) for
             (a) the randomly initialised student and (b) the pretrained one: 5-way 1/5-shot
@@ -133,8 +133,9 @@ def pinned_search() -> str:
 
     summary = json.loads(find_recipe(PINNED_SEARCH).read_text())
     previous = summary.get("previous") or {}
-    parts = [("tested", summary.get("benchmark")),
-             (f"the previous search of this recipe ({previous.get('what')}), tested", previous.get("benchmark"))]
+    tests = summary.get("benchmark") or []  # the tests of its pick on fresh seeds, newest first
+    parts = [("tested", bench) for bench in (tests if isinstance(tests, list) else [tests])]
+    parts.append((f"the previous search of this recipe ({previous.get('what')}), tested", previous.get("benchmark")))
     return format_summary(summary) + "".join(
         f"\n\n{title}:\n{bench['table']}\n(measured: {bench['command']})" for title, bench in parts if bench)
 
