@@ -80,7 +80,8 @@ def seed_agreement(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, flo
     For a run with ``candidate_seeds`` >= 2 (records carry ``metrics["seed_scores"]``), per group (rung):
     Spearman's ρ between the seeds' fitness over candidates (mean over seed pairs; ``p`` of the
     first pair), and the Spearman-Brown reliability of the mean over the run's n seeds,
-    ``n·ρ / (1 + (n−1)·ρ)``: the rank agreement to expect with a rerun on n other seeds.  Empty for a
+    ``n·ρ / (1 + (n−1)·ρ)``: the rank agreement to expect with a rerun on n other seeds (0 when ρ ≤ 0:
+    the seeds share no λ signal; the formula would give a meaningless negative ratio).  Empty for a
     one-seed run."""
     out = {}
     for name, recs in groups(records, "seed_scores").items():
@@ -93,7 +94,7 @@ def seed_agreement(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, flo
         rho = float(np.mean([s[0] for s in stats]))
         n = len(seeds)
         out[name] = {"rho": rho, "p": stats[0][1], "n": len(recs), "seeds": n,
-                     "reliability": n * rho / (1 + (n - 1) * rho) if rho > -1 / (n - 1) else math.nan}
+                     "reliability": n * rho / (1 + (n - 1) * rho) if rho > 0 else 0.0}  # ρ ≤ 0: no λ signal
     return out
 
 

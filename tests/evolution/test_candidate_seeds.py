@@ -121,5 +121,9 @@ def test_seed_agreement_measures_how_much_of_the_fitness_is_lambda():
     half = seed_agreement(_seed_records([{"1": x + rng.normal(), "2": x + rng.normal()} for x in np.linspace(-3 ** 0.5, 3 ** 0.5, 400)]))
     rho = half["10 steps"]["rho"]  # var(λ) = var(seed luck): ρ ≈ 0.5, the mean of 2 seeds ≈ 0.67
     assert 0.35 < rho < 0.65 and half["10 steps"]["reliability"] == pytest.approx(2 * rho / (1 + rho))
+    # seeds that order the candidates oppositely carry no λ signal: reliability 0, not Spearman-Brown's
+    # negative ratio (the packaged summary printed -8.00 for ρ -0.80 over 4 candidates)
+    anti = seed_agreement(_seed_records([{"1": x, "2": -x} for x in lam]))
+    assert anti["10 steps"]["rho"] == pytest.approx(-1.0) and anti["10 steps"]["reliability"] == 0.0
     assert seed_agreement(_seed_records([{"1": x} for x in lam])) == {}  # one seed: nothing to compare
     assert seed_agreement([{"id": "a", "score": 1.0, "metrics": {}}]) == {}
