@@ -49,15 +49,15 @@ def check_recipe(recipe: Any, base: dict[str, Any]) -> None:
     candidate = recipe.candidate_recipe(base)
     check_pretrain_recipe(candidate, where=f"pretrain recipe {recipe.pretrain}")
     space = recipe.space(base)
-    known = set(recipe.initial_lambdas(base))
-    unknown = [n for names in space.values() for n in names if n not in known]
+    known = recipe.initial_lambdas(base)  # the recipe's terms, in recipe order
+    searched = recipe.space_names(base)
+    unknown = [n for n in searched if n not in known]
     if unknown and recipe.search_space is not None:
         from evovideo.tasks.plan import make_plan  # a term not in the base recipe must still be a valid term
 
         init = (candidate.get("model") or {}).get("init_args") or {}
         make_plan(init.get("student", "test_r2plus1d"), init.get("towers") or {},
                   dict.fromkeys(space["tasks"], 1.0), dict.fromkeys(space["distill"], 1.0), {})
-    searched = [n for names in space.values() for n in names]
     for term in recipe.hand_set_lambdas or {}:
         if term not in known and term not in searched:
             raise RecipeError(f"{w}: hand_set_lambdas: '{term}' is neither a term of the pretrain recipe nor of the "
