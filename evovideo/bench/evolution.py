@@ -53,7 +53,7 @@ ARMS = ("evolved", "random", "hand", "uniform", "single")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
-    p("--recipe", default=str(DEFAULT_RECIPE), help="pretrain recipe every arm trains (default: the demo's)")
+    p("--recipe", help="pretrain recipe every arm trains (default: --search's pretrain recipe, else the demo's)")
     p("--search", help="an evolve recipe: the arms span its search space (e.g. uniform and single arms for every "
                        "term it evolves) and its hand_set_lambdas are the hand-set arm (default: the demo's search "
                        "with the demo's recipe, whose λ are that search's pick; else the terms of --recipe)")
@@ -289,6 +289,24 @@ def report(results: dict[str, Any], shots) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def recipe_and_search(recipe: str | None, search: str | None) -> tuple[str, str | None]:
+    """The pretrain recipe every arm trains and the evolve recipe whose space they span: ``--search``'s
+    ``pretrain`` unless ``--recipe`` names it (another recipe is refused: a controlled edit is ``--set``), the
+    demo's recipe and search when neither is given."""
+    from evovideo.evolution.recipe import EvolveRecipe
+    from evovideo.tasks.base import RecipeError
+
+    if search is None:
+        recipe = recipe or str(DEFAULT_RECIPE)
+        return recipe, (str(DEFAULT_SEARCH) if Path(recipe).resolve() == DEFAULT_RECIPE else None)
+    evolve = EvolveRecipe.from_yaml(search)
+    base = evolve.resolve(evolve.pretrain)
+    if recipe is not None and Path(recipe).resolve() != base.resolve():
+        raise RecipeError(f"--recipe {recipe} is not the pretrain recipe of --search {search} ({base}): drop --recipe "
+                          f"to train {base}, or edit it with --set KEY=VALUE")
+    return recipe or str(base), search
+
+
 def run(args: argparse.Namespace) -> int:
     if args.merge and args.compare:
         raise ValueError("--merge joins parts of one bench, --compare benches of different recipes: give one of them")
@@ -310,8 +328,8 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.tasks.lambdas import nest_lambdas
 
     edits = parse_set(args.set)
+    args.recipe, search = recipe_and_search(args.recipe, args.search)
     cfg = edited_recipe(args.recipe, edits)
-    search = args.search or (DEFAULT_SEARCH if Path(args.recipe).resolve() == DEFAULT_RECIPE else None)
     recipe = EvolveRecipe.from_yaml(search) if search else EvolveRecipe(pretrain=args.recipe)
     hand = recipe.hand_lambdas(cfg)
     space = recipe.space(cfg)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -353,3 +354,26 @@ def test_compare_pairs_arms_of_two_recipes_by_seed(tmp_path, capsys):
     assert "'episodes' differ" in capsys.readouterr().err
     assert main(["bench", "evolution", "--compare", two, four, "--merge", two, "--out", str(tmp_path / "y")]) != 0
     assert "give one of them" in capsys.readouterr().err
+
+
+def test_bench_with_a_search_trains_that_searchs_recipe(tmp_path, fake_training, capsys):
+    """`--search S` without `--recipe` trains S's pretrain recipe (before, the demo's two-tower recipe
+    silently, with S's space), and a --recipe that is not S's pretrain is refused before anything trains."""
+    fake, calls = fake_training
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(RECIPE))
+    search = {"pretrain": str(tmp_path / "p.yaml"), "search_space": {"tasks": ["rgb/reconstruction"]},
+              "fitness": {"name": "gap", "data": {"class_path": "evovideo.lightning.SyntheticDataModule",
+                                                  "init_args": TINY}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(search))
+    common = ["--arms", "hand", "--seeds", "0", "--shot", "1", "--videos-per-class", "4", "--query", "2",
+              "--episodes", "5"]
+    assert main(["bench", "evolution", "--search", str(tmp_path / "s.yaml"), *common, "--out", str(tmp_path / "a")]) == 0
+    assert fake.configs[0][0]["model"]["init_args"]["tasks"] == RECIPE["model"]["init_args"]["tasks"]
+    assert json.loads((tmp_path / "a" / "results.json").read_text())["recipe"] == str(tmp_path / "p.yaml")
+    other = {**RECIPE, "seed_everything": 5}
+    (tmp_path / "q.yaml").write_text(yaml.safe_dump(other))
+    capsys.readouterr()
+    assert main(["bench", "evolution", "--recipe", str(tmp_path / "q.yaml"), "--search", str(tmp_path / "s.yaml"),
+                 *common, "--out", str(tmp_path / "b")]) == 2
+    assert re.search(r"q\.yaml is not the pretrain recipe of --search .*s\.yaml.*drop --recipe", capsys.readouterr().err)
+    assert len(calls) == 1 and not (tmp_path / "b").exists()
