@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from evovideo.bench.arm_stats import HAND, SINGLE, format_reliability, format_table, seed_reliability
-from evovideo.bench.onset import format_onsets, onset_vs_accuracy, run_onsets
+from evovideo.bench.onset import format_onset_adjusted, format_onsets, onset_adjusted, onset_vs_accuracy, run_onsets
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
 DEFAULT_SEARCH = Path(__file__).resolve().parents[2] / "recipes" / "evolve" / "demo_synthetic.yaml"  # pinned in it
@@ -285,7 +285,7 @@ def report(results: dict[str, Any], shots) -> str:
     where there is something to say)."""
     key = f"{max(shots)}-shot"
     lines = (*_recipe_lines(results), format_table(results, shots), format_reliability(seed_reliability(results, key)),
-             format_onsets(onset_vs_accuracy(results, key), key))
+             format_onsets(onset_vs_accuracy(results, key), key), format_onset_adjusted(onset_adjusted(results, key), key))
     return "\n".join(line for line in lines if line)
 
 

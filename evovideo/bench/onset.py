@@ -75,3 +75,51 @@ def format_onsets(stats: dict[str, dict[str, Any]], key: str = "5-shot") -> str:
              + (f", {s['never']} never" if s["never"] else "") + ")"
              for term, s in stats.items() if not math.isnan(s["rho"])]
     return (f"loss onset (first step 10% below the start) vs {key}, Spearman over runs: " + "; ".join(parts)) if parts else ""
+
+
+def onset_adjusted(results: dict[str, Any], key: str = "5-shot") -> dict[str, Any] | None:
+    """Each arm's ``key`` minus the first arm's **at the same onset** of the term whose onset orders the runs
+    best (most negative ρ over all runs) among the terms both arms train: least squares of accuracy on onset
+    and an arm indicator over the two arms' runs (unpaired; a run whose term never left its start counts at
+    steps + 1), the indicator's coefficient with a 95% t interval.  Where one term's onset decides a run's
+    accuracy, a raw difference between arms mixes "the term starts later" with "the same start ends lower";
+    this separates them (a description: the onset is itself an outcome of the arm)."""
+    import numpy as np
+
+    from evovideo.bench.arm_stats import t95
+
+    stats = {t: s for t, s in onset_vs_accuracy(results, key).items() if not math.isnan(s["rho"]) and s["rho"] < 0}
+    if not stats or len(results["arms"]) < 2:
+        return None
+    steps = results.get("steps", 0)
+
+    def points(arm: dict[str, Any], term: str) -> list[tuple[float, float]]:
+        return [(steps + 1 if r["onset"][term] is None else r["onset"][term], r[key]["mean"])
+                for r in arm["runs"] if term in (r.get("onset") or {}) and key in r]
+
+    (ref_name, ref), *others = results["arms"].items()
+    out: dict[str, Any] = {"reference": ref_name, "arms": {}}
+    for name, arm in others:
+        shared = [t for t in stats if len(points(ref, t)) >= 2 and len(points(arm, t)) >= 2]
+        if not shared:
+            continue
+        term = min(shared, key=lambda t: stats[t]["rho"])
+        ref_points, pts = points(ref, term), points(arm, term)
+        n = len(ref_points) + len(pts)
+        x = np.array([[1.0, o, 0.0] for o, _ in ref_points] + [[1.0, o, 1.0] for o, _ in pts])
+        y = np.array([a for _, a in ref_points] + [a for _, a in pts])
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        resid = y - x @ coef
+        cov = float(resid @ resid) / (n - 3) * np.linalg.inv(x.T @ x)
+        out["arms"][name] = {"term": term, "delta": float(coef[2]), "ci95": t95(n - 2) * math.sqrt(max(cov[2, 2], 0.0)),
+                             "per_step": float(coef[1]), "n": [len(ref_points), len(pts)],
+                             "median_onset": [sorted(o for o, _ in p)[len(p) // 2] for p in (ref_points, pts)]}
+    return out if out["arms"] else None
+
+
+def format_onset_adjusted(adj: dict[str, Any] | None, key: str = "5-shot") -> str:
+    if not adj:
+        return ""
+    parts = [f"{name} {a['delta']:+.1f} ± {a['ci95']:.1f} at the same {a['term']} onset (median {a['median_onset'][1]} "
+             f"vs {a['median_onset'][0]}; n {a['n'][1]} + {a['n'][0]})" for name, a in adj["arms"].items()]
+    return f"{key}, each arm − {adj['reference']} at the same loss onset (least squares, unpaired): " + "; ".join(parts)

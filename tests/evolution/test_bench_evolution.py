@@ -210,6 +210,28 @@ def test_merge_reads_onsets_from_the_runs_and_ranks_them_against_accuracy(tmp_pa
     assert "x ρ -1.00" in printed and "1 never" in printed, printed
 
 
+def test_onset_adjusted_difference_separates_a_late_start_from_a_lower_end():
+    """Arm b starts its term later (so its raw mean is lower) but ends 3 points higher than arm a at the
+    same onset: the raw difference says b is worse, the onset-adjusted one says +3 (exact on noise-free
+    lines: CI 0), and the report prints it."""
+    from evovideo.bench.evolution import report
+    from evovideo.bench.onset import onset_adjusted
+
+    def runs(onsets, intercept):
+        return [{"seed": i, "5-shot": {"mean": intercept - 0.05 * o, "ci95": 1.0}, "onset": {"nce": o, "other": 5}}
+                for i, o in enumerate(onsets)]
+    results = {"recipe": "r.yaml", "steps": 450, "seeds": [0, 1, 2, 3],
+               "arms": {"a": {"runs": runs([100, 150, 200, 250], 50.0)}, "b": {"runs": runs([200, 250, 300, 400], 53.0)}}}
+    adj = onset_adjusted(results)
+    b = adj["arms"]["b"]
+    assert b["term"] == "nce" and adj["reference"] == "a"
+    assert b["delta"] == pytest.approx(3.0) and b["ci95"] == pytest.approx(0.0, abs=1e-6)
+    assert b["per_step"] == pytest.approx(-0.05) and b["n"] == [4, 4] and b["median_onset"] == [200, 300]
+    assert ("5-shot, each arm − a at the same loss onset (least squares, unpaired): b +3.0 ± 0.0 at the same nce onset "
+            "(median 300 vs 200; n 4 + 4)") in report(results, [5])
+    assert onset_adjusted({**results, "arms": {"a": results["arms"]["a"]}}) is None  # one arm: nothing to adjust
+
+
 def test_merge_compares_recipes_by_content_not_path(tmp_path):
     """Parts run from two checkouts of the same recipe merge; parts whose recipes differ do not."""
     from evovideo.bench.evolution import merge
