@@ -1,13 +1,14 @@
 """Does the search pay?  Evolved lambdas vs each single term, the hand-set recipe, uniform lambdas
 and random search, each pretrained at full length over several seeds, held-out few-shot.
 
-Every arm trains the same pretrain recipe (same data, steps, optimiser) with only the lambdas
-changed, once per pretraining seed, then 5-way few-shot (prototypes, ``--episodes`` episodes) on
+Every arm trains the same pretrain recipe (``--recipe``, else ``--search``'s ``pretrain``, else the demo's;
+same data, steps, optimiser) with only the lambdas changed, once per pretraining seed, then 5-way few-shot (prototypes, ``--episodes`` episodes) on
 synthetic clips rendered with ``--data-seed`` (default 1: clips no pretraining saw).  The table
 gives each arm's mean over seeds with a 95% CI (Student t over seeds; with one seed, the episodes'
 CI of that seed, marked so).  Below the table: how reliably one seed ranks the arms' λ
 (:func:`seed_reliability`) and, per loss term, how the step at which its loss started to fall
-orders the runs' accuracy (:mod:`evovideo.bench.onset`).  Arms:
+orders the runs' accuracy and each arm's accuracy against the first arm's at the same onset
+(:mod:`evovideo.bench.onset`).  Arms:
 
   evolved   the best candidate of ``--evolved`` (an ``evovideo evolve`` results.jsonl, or its summary.json)
   random    the best candidate of ``--random`` (a results.jsonl of the same fitness and budget
