@@ -6,7 +6,8 @@ within the run.  For the synthetic recipe's flow-rgb InfoNCE the start is ln 16 
 16) and the loss stays there for ~90 to more than 450 steps: the step at which it leaves that
 plateau differs by seed, and at 450 steps a run that left it late is still near chance downstream.
 ``bench evolution`` records each run's onsets (from the run's ``metrics.csv``) and prints, per term,
-Spearman's ρ between onset and few-shot accuracy over all runs (a run that never left is ranked last).
+Spearman's ρ between onset and few-shot accuracy over all runs (a run that never left is ranked last),
+and each arm's accuracy against the first arm's at the same onset (:func:`onset_adjusted`).
 """
 from __future__ import annotations
 
