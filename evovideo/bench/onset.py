@@ -109,6 +109,8 @@ def onset_adjusted(results: dict[str, Any], key: str = "5-shot") -> dict[str, An
         n = len(ref_points) + len(pts)
         x = np.array([[1.0, o, 0.0] for o, _ in ref_points] + [[1.0, o, 1.0] for o, _ in pts])
         y = np.array([a for _, a in ref_points] + [a for _, a in pts])
+        if np.linalg.matrix_rank(x) < 3:  # each arm's runs at one onset: onset and arm cannot be told apart
+            continue
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)
         resid = y - x @ coef
         cov = float(resid @ resid) / (n - 3) * np.linalg.inv(x.T @ x)

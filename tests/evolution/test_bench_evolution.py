@@ -230,6 +230,15 @@ def test_onset_adjusted_difference_separates_a_late_start_from_a_lower_end():
     assert ("5-shot, each arm − a at the same loss onset (least squares, unpaired): b +3.0 ± 0.0 at the same nce onset "
             "(median 300 vs 200; n 4 + 4)") in report(results, [5])
     assert onset_adjusted({**results, "arms": {"a": results["arms"]["a"]}}) is None  # one arm: nothing to adjust
+    # no run of the two arms left the plateau (a third arm's runs did): nothing to separate, and no crash
+    # (before, a singular least-squares system raised in the report a bench prints after every seed)
+    never = [{**r, "onset": {"nce": None}} for r in runs([0, 0], 20.0)]
+    three = {"a": {"runs": never}, "b": {"runs": never}, "c": results["arms"]["b"]}
+    adj = onset_adjusted({**results, "arms": three})
+    assert adj is None or "b" not in adj["arms"]
+    late = [{**r, "onset": {"nce": 300}} for r in runs([0, 0], 25.0)]  # one onset per arm, two arms apart
+    adj = onset_adjusted({**results, "arms": {"a": {"runs": never}, "b": {"runs": late}, "c": results["arms"]["b"]}})
+    assert adj is None or "b" not in adj["arms"]
 
 
 def test_merge_compares_recipes_by_content_not_path(tmp_path):
