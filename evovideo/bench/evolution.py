@@ -285,27 +285,29 @@ def report(results: dict[str, Any], shots) -> str:
     """The recipe (with its --set edits), the table, the seed reliability and the loss onsets (each only
     where there is something to say)."""
     key = f"{max(shots)}-shot"
+    onsets = onset_vs_accuracy(results, key)
     lines = (*_recipe_lines(results), format_table(results, shots), format_reliability(seed_reliability(results, key)),
-             format_onsets(onset_vs_accuracy(results, key), key), format_onset_adjusted(onset_adjusted(results, key), key))
+             format_onsets(onsets, key), format_onset_adjusted(onset_adjusted(results, key, onsets), key))
     return "\n".join(line for line in lines if line)
 
 
-def recipe_and_search(recipe: str | None, search: str | None) -> tuple[str, str | None]:
+def recipe_and_search(recipe: str | None, search: str | None) -> tuple[str, Any]:
     """The pretrain recipe every arm trains and the evolve recipe whose space they span: ``--search``'s
     ``pretrain`` unless ``--recipe`` names it (another recipe is refused: a controlled edit is ``--set``), the
-    demo's recipe and search when neither is given."""
+    demo's recipe and search when neither is given; without a search, the recipe's own terms."""
     from evovideo.evolution.recipe import EvolveRecipe
     from evovideo.tasks.base import RecipeError
 
     if search is None:
         recipe = recipe or str(DEFAULT_RECIPE)
-        return recipe, (str(DEFAULT_SEARCH) if Path(recipe).resolve() == DEFAULT_RECIPE else None)
+        same = Path(recipe).resolve() == DEFAULT_RECIPE
+        return recipe, EvolveRecipe.from_yaml(DEFAULT_SEARCH) if same else EvolveRecipe(pretrain=recipe)
     evolve = EvolveRecipe.from_yaml(search)
     base = evolve.resolve(evolve.pretrain)
     if recipe is not None and Path(recipe).resolve() != base.resolve():
         raise RecipeError(f"--recipe {recipe} is not the pretrain recipe of --search {search} ({base}): drop --recipe "
                           f"to train {base}, or edit it with --set KEY=VALUE")
-    return recipe or str(base), search
+    return recipe or str(base), evolve
 
 
 def run(args: argparse.Namespace) -> int:
@@ -329,9 +331,8 @@ def run(args: argparse.Namespace) -> int:
     from evovideo.tasks.lambdas import nest_lambdas
 
     edits = parse_set(args.set)
-    args.recipe, search = recipe_and_search(args.recipe, args.search)
+    args.recipe, recipe = recipe_and_search(args.recipe, args.search)
     cfg = edited_recipe(args.recipe, edits)
-    recipe = EvolveRecipe.from_yaml(search) if search else EvolveRecipe(pretrain=args.recipe)
     hand = recipe.hand_lambdas(cfg)
     space = recipe.space(cfg)
     table = arms(args, hand, space)

@@ -78,18 +78,21 @@ def format_onsets(stats: dict[str, dict[str, Any]], key: str = "5-shot") -> str:
     return (f"loss onset (first step 10% below the start) vs {key}, Spearman over runs: " + "; ".join(parts)) if parts else ""
 
 
-def onset_adjusted(results: dict[str, Any], key: str = "5-shot") -> dict[str, Any] | None:
+def onset_adjusted(results: dict[str, Any], key: str = "5-shot",
+                   onsets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """Each arm's ``key`` minus the first arm's **at the same onset** of the term whose onset orders the runs
     best (most negative ρ over all runs) among the terms both arms train: least squares of accuracy on onset
     and an arm indicator over the two arms' runs (unpaired; a run whose term never left its start counts at
     steps + 1), the indicator's coefficient with a 95% t interval.  Where one term's onset decides a run's
     accuracy, a raw difference between arms mixes "the term starts later" with "the same start ends lower";
-    this separates them (a description: the onset is itself an outcome of the arm)."""
+    this separates them (a description: the onset is itself an outcome of the arm).  ``onsets``: the
+    :func:`onset_vs_accuracy` of ``results`` if already computed (its permutation tests are not free)."""
     import numpy as np
 
     from evovideo.bench.arm_stats import t95
 
-    stats = {t: s for t, s in onset_vs_accuracy(results, key).items() if not math.isnan(s["rho"]) and s["rho"] < 0}
+    onsets = onset_vs_accuracy(results, key) if onsets is None else onsets
+    stats = {t: s for t, s in onsets.items() if not math.isnan(s["rho"]) and s["rho"] < 0}
     if not stats or len(results["arms"]) < 2:
         return None
     steps = results.get("steps", 0)
@@ -101,11 +104,12 @@ def onset_adjusted(results: dict[str, Any], key: str = "5-shot") -> dict[str, An
     (ref_name, ref), *others = results["arms"].items()
     out: dict[str, Any] = {"reference": ref_name, "arms": {}}
     for name, arm in others:
-        shared = [t for t in stats if len(points(ref, t)) >= 2 and len(points(arm, t)) >= 2]
+        both = {t: (points(ref, t), points(arm, t)) for t in stats}
+        shared = [t for t, (a, b) in both.items() if len(a) >= 2 and len(b) >= 2]
         if not shared:
             continue
         term = min(shared, key=lambda t: stats[t]["rho"])
-        ref_points, pts = points(ref, term), points(arm, term)
+        ref_points, pts = both[term]
         n = len(ref_points) + len(pts)
         x = np.array([[1.0, o, 0.0] for o, _ in ref_points] + [[1.0, o, 1.0] for o, _ in pts])
         y = np.array([a for _, a in ref_points] + [a for _, a in pts])
