@@ -42,10 +42,13 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evovideo.bench.arm_stats import HAND, SINGLE, format_reliability, format_table, seed_reliability
 from evovideo.bench.onset import format_onset_adjusted, format_onsets, onset_adjusted, onset_vs_accuracy, run_onsets
+
+if TYPE_CHECKING:
+    from evovideo.evolution.recipe import EvolveRecipe
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrain" / "demo_synthetic.yaml"
 DEFAULT_SEARCH = Path(__file__).resolve().parents[2] / "recipes" / "evolve" / "demo_synthetic.yaml"  # pinned in it
@@ -291,7 +294,7 @@ def report(results: dict[str, Any], shots) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def recipe_and_search(recipe: str | None, search: str | None) -> tuple[str, Any]:
+def recipe_and_search(recipe: str | None, search: str | None) -> tuple[str, EvolveRecipe]:
     """The pretrain recipe every arm trains and the evolve recipe whose space they span: ``--search``'s
     ``pretrain`` unless ``--recipe`` names it (another recipe is refused: a controlled edit is ``--set``), the
     demo's recipe and search when neither is given; without a search, the recipe's own terms."""

@@ -122,20 +122,25 @@ def test_interrupted_evolve_says_how_to_continue(tmp_path, capsys, monkeypatch):
     assert "run the same command again to continue" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["demo_synthetic", "all_modalities_synthetic"])
-def test_packaged_search_result_is_a_run_of_its_recipe_and_the_pretrain_recipe_pins_it(name):
-    """A packaged summary (`evovideo demo` prints the demo's) is a run of the shipped evolve recipe, over
-    its search space, fitness, data and schedule; the pretrain recipe pins its best λ, or the summary says
-    it does not."""
-    import json
-    from pathlib import Path
-
+def packaged_search(name: str):
+    """(summary, evolve recipe, its pretrain recipe, whether that recipe pins the summary's best λ) of a
+    search packaged in ``recipes/evolve/`` (a λ of 0 is no term)."""
     from evovideo.evolution.recipe import EvolveRecipe
 
     root = Path(__file__).resolve().parents[2] / "recipes" / "evolve"
     summary = json.loads((root / f"{name}.summary.json").read_text())
     recipe = EvolveRecipe.from_yaml(root / f"{name}.yaml")
     base = recipe.base_recipe()
+    pinned = {n: v for n, v in recipe.initial_lambdas(base).items() if v}
+    return summary, recipe, base, {n: v for n, v in summary["best"]["lambdas"].items() if v} == pinned
+
+
+@pytest.mark.parametrize("name", ["demo_synthetic", "all_modalities_synthetic"])
+def test_packaged_search_result_is_a_run_of_its_recipe_and_the_pretrain_recipe_pins_it(name):
+    """A packaged summary (`evovideo demo` prints the demo's) is a run of the shipped evolve recipe, over
+    its search space, fitness, data and schedule; the pretrain recipe pins its best λ, or the summary says
+    it does not."""
+    summary, recipe, base, pins = packaged_search(name)
     assert summary["command"].startswith(f"evovideo evolve -c recipes/evolve/{name}.yaml")
     assert list(summary["best"]["lambdas"]) == list(recipe.space_names(base))
     assert summary["candidates"] == recipe.population * recipe.generations and summary["seed"] == recipe.seed
@@ -148,8 +153,7 @@ def test_packaged_search_result_is_a_run_of_its_recipe_and_the_pretrain_recipe_p
     # the same schedule: a summary of the recipe before its rungs changed is the previous search, not this one
     assert summary["budget"] == recipe.budget and summary["halving"]["rungs"] == recipe.halving_rungs()[0]
     assert summary["budget"] == base["trainer"]["max_steps"]  # and of the pretrain recipe as it trains now
-    pinned = {n: v for n, v in recipe.initial_lambdas(base).items() if v}  # a λ of 0 is no term
-    if {n: v for n, v in summary["best"]["lambdas"].items() if v} == pinned:
+    if pins:
         assert "PINNED" in summary["decision"]
         header = recipe.resolve(recipe.pretrain).read_text().split("seed_everything")[0]  # the provenance comment
         assert summary["best"]["id"] in header and f"recipes/evolve/{name}.summary.json" in header
@@ -158,18 +162,11 @@ def test_packaged_search_result_is_a_run_of_its_recipe_and_the_pretrain_recipe_p
 
 
 def test_the_zoo_says_whether_the_demo_recipe_pins_its_search():
-    import json
-    from pathlib import Path
-
-    from evovideo.evolution.recipe import EvolveRecipe
     from evovideo.models.zoo import get_pretrained_cfg
 
-    root = Path(__file__).resolve().parents[2] / "recipes" / "evolve"
-    summary = json.loads((root / "demo_synthetic.summary.json").read_text())
-    recipe = EvolveRecipe.from_yaml(root / "demo_synthetic.yaml")
-    pinned = {n: v for n, v in recipe.initial_lambdas(recipe.base_recipe()).items() if v}
+    summary, _, _, pins = packaged_search("demo_synthetic")
     source = get_pretrained_cfg("test_r2plus1d.elo_synthetic").lambdas_source
-    if {n: v for n, v in summary["best"]["lambdas"].items() if v} == pinned:
+    if pins:
         assert "evolved" in source and summary["best"]["id"] in source
     else:
         assert "hand-set" in source
