@@ -3,7 +3,8 @@ and random search, each pretrained at full length over several seeds, held-out f
 
 Every arm trains the same pretrain recipe (``--recipe``, else ``--search``'s ``pretrain``, else the demo's;
 same data, steps, optimiser) with only the lambdas changed, once per pretraining seed, then 5-way few-shot (prototypes, ``--episodes`` episodes) on
-synthetic clips rendered with ``--data-seed`` (default 1: clips no pretraining saw).  The table
+synthetic clips rendered with ``--data-seed`` (default 1: clips no pretraining saw), or on the labelled videos
+of ``--dataset class-folders|ucf101|hmdb51 --root DIR`` (e.g. a ``bench motion-set`` of footage no pretraining saw).  The table
 gives each arm's mean over seeds with a 95% CI (Student t over seeds; with one seed, the episodes'
 CI of that seed, marked so).  Below the table: how reliably one seed ranks the arms' λ
 (:func:`seed_reliability`) and, per loss term, how the step at which its loss started to fall
@@ -24,6 +25,8 @@ orders the runs' accuracy and each arm's accuracy against the first arm's at the
   evovideo bench evolution --merge runs/a/results.json runs/b/results.json --out runs/ab   # parallel parts -> one table
   evovideo bench evolution --recipe R.yaml --arms hand --set trainer.max_steps=450 data.init_args.batch_size=16
   evovideo bench evolution --compare runs/two/results.json runs/four/results.json --out runs/cmp   # across recipes
+  evovideo bench evolution --search recipes/evolve/motion_folder.yaml --dataset class-folders \
+      --root data/motion/eval/UCF-101 --out runs/bench/motion      # few-shot on real-footage clips
 
 ``--set`` edits the recipe every arm trains (a controlled comparison: one recipe on another's data) and
 is a setting of ``--out``; ``--compare`` pairs, by seed, arms of benches that trained different recipes
@@ -71,8 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="edit the recipe every arm trains (dotted keys, YAML values), e.g. data.init_args.batch_size=16: a "
            "controlled comparison without a second recipe file; kept as a setting of --out")
     p("--steps", type=int, help="training steps (default: the recipe's max_steps, after --set)")
-    p("--data-seed", type=int, default=1, help="render seed of the few-shot clips (default 1: held out)")
-    p("--videos-per-class", type=int, default=20, help="few-shot clips per class (default 20)")
+    p("--dataset", default="synthetic",
+      help="labelled videos of the few-shot evaluation (default synthetic: clips rendered with --data-seed; "
+           "class-folders: root/<class>/<video>, e.g. <bench motion-set out>/UCF-101)")
+    p("--root", help="--dataset other than synthetic: its root folder")
+    p("--split", type=int, default=1, help="ucf101, hmdb51: the official split whose videos are used (default 1)")
+    p("--data-seed", type=int, default=1, help="synthetic: render seed of the few-shot clips (default 1: held out)")
+    p("--videos-per-class", type=int, default=20, help="synthetic: few-shot clips per class (default 20)")
     p("--shot", type=int, nargs="+", default=[1, 5])
     p("--query", type=int, default=15, help="query clips per class and episode (default 15)")
     p("--episodes", type=int, default=1000)
@@ -164,8 +172,26 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
     return out
 
 
-PROTOCOL = ("data_seed", "episodes", "shots", "query", "videos_per_class")  # the few-shot protocol: --compare needs it equal
+PROTOCOL = ("fewshot_data", "data_seed", "episodes", "shots", "query", "videos_per_class")  # --compare needs it equal
 SETTINGS = ("steps", *PROTOCOL, "set")  # what a bench's runs share: --merge and a continued --out need them equal
+
+
+def fewshot_data(args: argparse.Namespace) -> dict[str, Any]:
+    """The few-shot videos as a results file records them: ``{dataset}`` (synthetic), ``{dataset, root}``
+    (class-folders, the root resolved) or ``{dataset, root, split}`` (ucf101, hmdb51)."""
+    from evovideo.eval.videos import EVAL_DATASETS
+
+    if args.dataset not in EVAL_DATASETS:
+        raise ValueError(f"--dataset {args.dataset} is not a labelled set; choose from {', '.join(EVAL_DATASETS)}")
+    if args.dataset == "synthetic":
+        if args.root:
+            raise ValueError("--root names the videos of --dataset class-folders, ucf101 or hmdb51; the synthetic "
+                             "few-shot clips are rendered (--data-seed): drop --root or give --dataset")
+        return {"dataset": "synthetic"}
+    if not args.root or not Path(args.root).is_dir():
+        raise ValueError(f"--dataset {args.dataset} needs --root, an existing folder (got {args.root!r})")
+    data = {"dataset": args.dataset, "root": str(Path(args.root).resolve())}
+    return data if args.dataset == "class-folders" else {**data, "split": args.split}
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -221,7 +247,10 @@ def slug_of(arm: str) -> str:
 
 def _setting(results: dict[str, Any], key: str) -> Any:
     """A results file's setting as runs are compared: the recipe by content (the same recipe from
-    another checkout matches; an edited one at the same path does not), by path when the file is gone."""
+    another checkout matches; an edited one at the same path does not), by path when the file is gone;
+    the few-shot videos of files written before they were recorded: the synthetic clips."""
+    if key == "fewshot_data":
+        return results.get(key, {"dataset": "synthetic"})
     if key != "recipe":
         return results[key]
     try:
@@ -259,7 +288,7 @@ def compare(paths: list[str]) -> dict[str, Any]:
     networks draw from it), so the pairing removes less of the seed's luck than within one bench."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in PROTOCOL:
-        values = {json.dumps(p.get(key)) for p in parts}
+        values = {json.dumps(_setting(p, key) if key == "fewshot_data" else p.get(key)) for p in parts}
         if len(values) > 1:
             raise ValueError(f"cannot compare {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]}); "
                              "scores of another few-shot protocol do not pair")
@@ -341,14 +370,18 @@ def run(args: argparse.Namespace) -> int:
     table = arms(args, hand, space)
     add_groups(space, EvolveRecipe(pretrain=args.recipe).space(cfg))  # the recipe terms a search leaves out
     steps = args.steps or int(cfg["trainer"]["max_steps"])
-    clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed)
+    data = fewshot_data(args)
+    clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed) if data["dataset"] == "synthetic" else None
     out = Path(args.out)
-    results: dict[str, Any] = {"recipe": args.recipe, "steps": steps, "seeds": args.seeds, "data_seed": args.data_seed,
-                               "episodes": args.episodes, "shots": args.shot, "query": args.query,
-                               "videos_per_class": args.videos_per_class, "set": edits, "arms": {}}
+    synthetic = clips is not None
+    results: dict[str, Any] = {"recipe": args.recipe, "steps": steps, "seeds": args.seeds, "fewshot_data": data,
+                               "data_seed": args.data_seed if synthetic else None, "episodes": args.episodes,
+                               "shots": args.shot, "query": args.query,
+                               "videos_per_class": args.videos_per_class if synthetic else None, "set": edits, "arms": {}}
     results = continue_from(out / "results.json", results)
-    print(f"{len(table)} arms x {len(args.seeds)} seeds x {steps} steps; few-shot on {len(clips)} clips "
-          f"rendered with seed {args.data_seed}")
+    print(f"{len(table)} arms x {len(args.seeds)} seeds x {steps} steps; few-shot on "
+          + (f"{len(clips)} clips rendered with seed {args.data_seed}" if synthetic else
+             f"the {data['dataset']} videos under {data['root']}"))
     for name, lambdas in table.items():
         arm = results["arms"].setdefault(name, {"lambdas": lambdas, "runs": []})
         if arm["lambdas"] != lambdas:
@@ -376,7 +409,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name}: refused ({str(err).splitlines()[0][:120]})")
                 break
             torch.manual_seed(0)
-            fs = video_features(student, "synthetic", synthetic=clips, cache_dir=None, progress=False)
+            fs = video_features(student, data["dataset"], root=data.get("root"), split=data.get("split", 1),
+                                synthetic=clips, cache_dir=None, progress=False)
             res = evaluate_fewshot(fs.features, fs.labels, way=5, shots=args.shot, query=args.query, episodes=args.episodes, seed=0,
                                    classifiers=("prototypes",))
             acc = {f"{r.shot}-shot": r.summary["prototypes"] for r in res}

@@ -9,6 +9,7 @@
   evovideo bench evolution ...                      evolved lambdas vs single terms, hand-set, uniform, random
   evovideo bench validity --run R                   does the run's label-free fitness rank its candidates as labels do?
   evovideo bench memory ...                         memory per clip by loss term; largest batch per GPU
+  evovideo bench motion-set --sources V.mp4 ...     write a labelled motion-only set made from real footage
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "evolution": "evovideo.bench.evolution",
     "validity": "evovideo.bench.validity",
     "memory": "evovideo.bench.memory",
+    "motion-set": "evovideo.bench.motion_set",
 }
 
 

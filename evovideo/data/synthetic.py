@@ -295,7 +295,7 @@ def write_ucf101_layout(
                 train.append(f"{rel} {dataset.label(index) + 1}")
         _write_lines(lists_dir / f"trainlist0{split}.txt", train)
         _write_lines(lists_dir / f"testlist0{split}.txt", test)
-    log.info("wrote %d synthetic %s clips in the UCF101 layout under %s", len(paths), container, root)
+    log.info("wrote %d %s clips in the UCF101 layout under %s", len(paths), container, root)
     return paths
 
 
