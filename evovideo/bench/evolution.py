@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evovideo.bench import labelled
 from evovideo.bench.arm_stats import HAND, SINGLE, format_reliability, format_table, seed_reliability
 from evovideo.bench.onset import format_onset_adjusted, format_onsets, onset_adjusted, onset_vs_accuracy, run_onsets
 
@@ -74,11 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="edit the recipe every arm trains (dotted keys, YAML values), e.g. data.init_args.batch_size=16: a "
            "controlled comparison without a second recipe file; kept as a setting of --out")
     p("--steps", type=int, help="training steps (default: the recipe's max_steps, after --set)")
-    p("--dataset", default="synthetic",
-      help="labelled videos of the few-shot evaluation (default synthetic: clips rendered with --data-seed; "
-           "class-folders: root/<class>/<video>, e.g. <bench motion-set out>/UCF-101)")
-    p("--root", help="--dataset other than synthetic: its root folder")
-    p("--split", type=int, default=1, help="ucf101, hmdb51: the official split whose videos are used (default 1)")
+    labelled.add_arguments(parser)
     p("--data-seed", type=int, default=1, help="synthetic: render seed of the few-shot clips (default 1: held out)")
     p("--videos-per-class", type=int, default=20, help="synthetic: few-shot clips per class (default 20)")
     p("--shot", type=int, nargs="+", default=[1, 5])
@@ -174,24 +171,6 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
 
 PROTOCOL = ("fewshot_data", "data_seed", "episodes", "shots", "query", "videos_per_class")  # --compare needs it equal
 SETTINGS = ("steps", *PROTOCOL, "set")  # what a bench's runs share: --merge and a continued --out need them equal
-
-
-def fewshot_data(args: argparse.Namespace) -> dict[str, Any]:
-    """The few-shot videos as a results file records them: ``{dataset}`` (synthetic), ``{dataset, root}``
-    (class-folders, the root resolved) or ``{dataset, root, split}`` (ucf101, hmdb51)."""
-    from evovideo.eval.videos import EVAL_DATASETS
-
-    if args.dataset not in EVAL_DATASETS:
-        raise ValueError(f"--dataset {args.dataset} is not a labelled set; choose from {', '.join(EVAL_DATASETS)}")
-    if args.dataset == "synthetic":
-        if args.root:
-            raise ValueError("--root names the videos of --dataset class-folders, ucf101 or hmdb51; the synthetic "
-                             "few-shot clips are rendered (--data-seed): drop --root or give --dataset")
-        return {"dataset": "synthetic"}
-    if not args.root or not Path(args.root).is_dir():
-        raise ValueError(f"--dataset {args.dataset} needs --root, an existing folder (got {args.root!r})")
-    data = {"dataset": args.dataset, "root": str(Path(args.root).resolve())}
-    return data if args.dataset == "class-folders" else {**data, "split": args.split}
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -370,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
     table = arms(args, hand, space)
     add_groups(space, EvolveRecipe(pretrain=args.recipe).space(cfg))  # the recipe terms a search leaves out
     steps = args.steps or int(cfg["trainer"]["max_steps"])
-    data = fewshot_data(args)
+    data = labelled.labelled_data(args)
     clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed) if data["dataset"] == "synthetic" else None
     out = Path(args.out)
     synthetic = clips is not None

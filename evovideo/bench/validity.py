@@ -3,7 +3,8 @@ finished run, re-scored on held-out clips, on a long-tailed set (the paper's pre
 
 For every student an evolution saved (``<run>/candidates/<id>/steps<N>/.../student``, one per rung it
 reached), the features of ``--videos-per-class`` clips per class rendered with ``--data-seed``
-(default 1: clips no candidate trained or was scored on), then
+(default 1: clips no candidate trained or was scored on), or of every video of ``--dataset
+class-folders|ucf101|hmdb51 --root DIR`` (e.g. a ``bench motion-set`` of footage the run never saw), then
 
   labelled   5-way 5-shot prototype accuracy (``--episodes`` episodes) and leave-one-out kNN accuracy,
              both on the balanced set; never seen by any fitness
@@ -19,6 +20,7 @@ stdout, figures to ``<run>/validity.json``, scatter plots to ``<run>/plots/valid
 
   evovideo bench validity --run runs/evolve/demo_synthetic
   evovideo bench validity --run runs/evolve/demo_synthetic --also runs/bench/evolution/runs/*
+  evovideo bench validity --run runs/evolve/motion_folder --dataset class-folders --root data/motion/eval/UCF-101 --k 8
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from evovideo.bench import labelled
 
 SETS = ("long-tailed", "balanced")
 AGREEMENT = "agreement (ARI with the clusters of the clips' flow HOF)"  # the shipped search's fitness, plotted too
@@ -35,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument
     p("--run", required=True, help="output folder of an `evovideo evolve` run (or, with --also only, where the "
                                    "figures go)")
-    p("--data-seed", type=int, default=1, help="render seed of the held-out clips (default 1)")
-    p("--videos-per-class", type=int, default=40, help="clips per class of the balanced set (default 40)")
+    labelled.add_arguments(parser)
+    p("--data-seed", type=int, default=1, help="synthetic: render seed of the held-out clips (default 1)")
+    p("--videos-per-class", type=int, default=40, help="synthetic: clips per class of the balanced set (default 40)")
     p("--long-tail", type=float, default=1.0, help="Zipf exponent of the long-tailed subset (default 1)")
     p("--k", type=int, default=10, help="clusters of the Zipf fitness (default 10 = the classes)")
     p("--restarts", type=int, default=5, help="k-means seeds averaged per score (default 5)")
@@ -69,17 +74,21 @@ def variants(k: int, restarts: int) -> dict[str, Any]:
 
 
 def clip_reference(clips: Any, clip: Any, kind: str, flow_method: str = "tvl1") -> Any:
-    """The ``kind`` reference descriptor (e.g. flow HOF) of every clip of a synthetic set, at the students'
-    clip contract, eval views (the features of :func:`evovideo.evolution.agreement.reference_features`)."""
+    """The ``kind`` reference descriptor (e.g. flow HOF) of every clip of a synthetic set, or of every video
+    of a list of :class:`~evovideo.data.splits.VideoRecord` (in the order the features read them), at the
+    students' clip contract, eval views (the features of :func:`evovideo.evolution.agreement.reference_features`)."""
     from torch.utils.data import DataLoader
 
-    from evovideo.data import InMemoryClipDataset, SampleBuilder, collate
+    from evovideo.data import ClipDataset, InMemoryClipDataset, SampleBuilder, collate
     from evovideo.evolution.agreement import reference_features, reference_modality
     from evovideo.modalities import FlowSettings
 
     builder = SampleBuilder(clip, modalities=(reference_modality(kind),), train=False, flow=FlowSettings(flow_method))
-    ds = InMemoryClipDataset(clips, builder, labels=[clips.label(i) for i in range(len(clips))],
-                             names=[clips.name(i) for i in range(len(clips))], train=False)
+    if isinstance(clips, list):
+        ds = ClipDataset(clips, builder, train=False)
+    else:
+        ds = InMemoryClipDataset(clips, builder, labels=[clips.label(i) for i in range(len(clips))],
+                                 names=[clips.name(i) for i in range(len(clips))], train=False)
     return reference_features(kind, DataLoader(ds, batch_size=16, collate_fn=collate))
 
 
@@ -128,17 +137,26 @@ def measure(run: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     from evovideo.data.synthetic import SyntheticVideos
     from evovideo.eval.fewshot import evaluate_fewshot
     from evovideo.eval.pipeline import video_features
+    from evovideo.eval.videos import EVAL_DATASETS, dataset_records
     from evovideo.evolution.knn import knn_accuracy
     from evovideo.factory import load_encoder
 
-    clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
+    if args.dataset not in EVAL_DATASETS:
+        raise ValueError(f"--dataset {args.dataset} is not a labelled set; choose from {', '.join(EVAL_DATASETS)}")
+    if args.dataset == "synthetic":
+        clips = SyntheticVideos(num_videos_per_class=args.videos_per_class, seed=args.data_seed, stream="eval")
+    elif not args.root or not Path(args.root).is_dir():
+        raise ValueError(f"--dataset {args.dataset} needs --root, an existing folder (got {args.root!r})")
+    else:  # the videos in the order video_features reads them (the reference must cover the same clips)
+        clips = dataset_records(args.dataset, args.root, args.split)[0]
     in_run = run_scores(run)
     fits = variants(args.k, args.restarts)
     rows, refs = [], {}
     for cid, steps, path in [*students(run), *extra_students(args.also)]:
         torch.manual_seed(0)
         encoder = load_encoder(f"local-dir:{path}")
-        fs = video_features(encoder, "synthetic", synthetic=clips, cache_dir=None, progress=False)
+        fs = video_features(encoder, args.dataset, root=args.root, split=args.split,
+                            synthetic=None if isinstance(clips, list) else clips, cache_dir=None, progress=False)
         tail = torch.tensor(long_tailed(list(range(len(fs.labels))), fs.labels.tolist(), args.long_tail))
         sets = {"long-tailed": (tail, args.long_tail), "balanced": (torch.arange(len(fs.labels)), 0.0)}
         (shot5,) = evaluate_fewshot(fs.features, fs.labels, way=5, shots=(5,), query=args.query, episodes=args.episodes, seed=0,

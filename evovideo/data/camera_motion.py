@@ -28,8 +28,8 @@ the fitness set's premise); 0 keeps ``n`` of every class.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -165,7 +165,7 @@ def _resize_short(frames: torch.Tensor, short: int, chunk: int = 16) -> torch.Te
 
 def _crop(frames: torch.Tensor, centre: np.ndarray, side: np.ndarray, angle: np.ndarray, size: int) -> torch.Tensor:
     """Sample the rotated square crops of ``frames`` ``(T, 3, H, W)`` float as ``(T, size, size, 3)`` uint8."""
-    T, _, H, W = frames.shape
+    H, W = frames.shape[2:]
     lin = (torch.arange(size, dtype=torch.float64) + 0.5) / size - 0.5  # output pixel centres in [-0.5, 0.5]
     gy, gx = torch.meshgrid(lin, lin, indexing="ij")
     c = torch.from_numpy(centre)

@@ -408,3 +408,32 @@ def test_bench_with_a_search_trains_that_searchs_recipe(tmp_path, fake_training,
                  *common, "--out", str(tmp_path / "b")]) == 2
     assert re.search(r"q\.yaml is not the pretrain recipe of --search .*s\.yaml.*drop --recipe", capsys.readouterr().err)
     assert len(calls) == 1 and not (tmp_path / "b").exists()
+
+
+def test_bench_scores_few_shot_on_a_labelled_folder_and_keeps_it_as_protocol(tmp_path, fake_training, textured_source,
+                                                                             capsys):
+    """--dataset class-folders --root DIR: the arms' few-shot runs on those videos (before, only on rendered
+    synthetic clips, so a search on other data could not be tested on it), and the videos are part of the
+    protocol: a folder of synthetic-set runs is not continued with them, nor compared with them."""
+    assert main(["bench", "motion-set", "--sources", str(textured_source), "--videos-per-class", "3",
+                 "--out", str(tmp_path / "motion")]) == 0
+    root = tmp_path / "motion" / "UCF-101"
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0", "--dataset", "class-folders", "--root", str(root)) == 0
+    out = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert out["fewshot_data"] == {"dataset": "class-folders", "root": str(root.resolve())}
+    assert out["data_seed"] is None and out["videos_per_class"] is None  # settings of the synthetic clips only
+    assert 0 <= out["arms"]["hand-set (recipe)"]["runs"][0]["1-shot"]["mean"] <= 100
+    assert "few-shot on the class-folders videos under" in capsys.readouterr().out
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "1") != 0  # the synthetic clips into the same --out
+    assert "fewshot_data" in capsys.readouterr().err
+    (tmp_path / "out").rename(tmp_path / "folder")
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "0") == 0
+    assert main(["bench", "evolution", "--compare", str(tmp_path / "out" / "results.json"),
+                 str(tmp_path / "folder" / "results.json"), "--out", str(tmp_path / "cmp")]) != 0
+    assert "'fewshot_data' differ" in capsys.readouterr().err
+    assert _bench(tmp_path, "--seeds", "0", "--root", str(root)) != 0
+    assert "drop --root or give --dataset" in capsys.readouterr().err
+    assert _bench(tmp_path, "--seeds", "0", "--dataset", "class-folders", "--root", str(tmp_path / "none")) != 0
+    assert "needs --root, an existing folder" in capsys.readouterr().err
+    assert _bench(tmp_path, "--seeds", "0", "--dataset", "kinetics", "--root", str(root)) != 0
+    assert "not a labelled set; choose from" in capsys.readouterr().err

@@ -87,3 +87,22 @@ def test_bench_validity_without_any_student_says_what_to_give(tmp_path):
 
     with pytest.raises(SystemExit, match="and --also names none"):
         main(["bench", "validity", "--run", str(tmp_path / "empty")])
+
+
+def test_bench_validity_rescores_on_a_labelled_folder(tmp_path, textured_source, capsys):
+    """--dataset class-folders --root DIR: the candidates are ranked on those videos (before, only on rendered
+    synthetic clips: a search over other data could not be checked on data like its own), the agreement's
+    flow reference read from the same files."""
+    run = _run(tmp_path, ids=("g000c000", "g000c001", "g000c002"))
+    assert main(["bench", "motion-set", "--sources", str(textured_source), "--videos-per-class", "7",
+                 "--out", str(tmp_path / "motion")]) == 0
+    root = tmp_path / "motion" / "UCF-101"
+    args = ["bench", "validity", "--run", str(run), "--query", "2", "--episodes", "5", "--restarts", "1", "--k", "8",
+            "--flow-method", "farneback"]
+    assert main([*args, "--dataset", "class-folders", "--root", str(root)]) == 0
+    out = json.loads((run / "validity.json").read_text())
+    agreement = "agreement (ARI with the clusters of the clips' flow HOF)"
+    assert len({c["fitness"][agreement]["balanced"] for c in out["candidates"]}) > 1
+    assert out["settings"]["dataset"] == "class-folders" and out["settings"]["root"] == str(root)
+    assert main([*args, "--dataset", "class-folders", "--root", str(tmp_path / "none")]) != 0
+    assert "needs --root, an existing folder" in capsys.readouterr().err
