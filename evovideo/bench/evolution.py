@@ -204,9 +204,10 @@ def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return fresh
     old = json.loads(path.read_text())
-    differ = [k for k in ("recipe", *SETTINGS) if k in old and _setting(old, k) != _setting(fresh, k)]
+    differ = [k for k in ("recipe", *SETTINGS)  # an older file without the few-shot videos: the synthetic clips
+              if (k in old or k == "fewshot_data") and _setting(old, k) != _setting(fresh, k)]
     if differ:
-        raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {old.get(k)} here, {fresh[k]} now' for k in differ)}); "
+        raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {_shown(old, k)} here, {fresh[k]} now' for k in differ)}); "
                          "use a new --out, or merge the two folders with --merge")
     print(f"continuing {path}: {sum(len(a['runs']) for a in old['arms'].values())} runs kept")
     return {**fresh, "seeds": sorted(set(old["seeds"]) | set(fresh["seeds"])), "arms": old["arms"]}
@@ -238,11 +239,16 @@ def _setting(results: dict[str, Any], key: str) -> Any:
         return results[key]
 
 
+def _shown(results: dict[str, Any], key: str) -> Any:
+    """A setting as an error message names it: the recipe by path, the few-shot videos as compared."""
+    return _setting(results, key) if key == "fewshot_data" else results.get(key)
+
+
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    for key in ("recipe", *SETTINGS):  # settings an older part did not record are not compared
-        values = {json.dumps(_setting(p, key)) for p in parts if key in p}
+    for key in ("recipe", *SETTINGS):  # settings an older part did not record are not compared (its videos: synthetic)
+        values = {json.dumps(_setting(p, key)) for p in parts if key in p or key == "fewshot_data"}
         if len(values) > 1:
             raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}

@@ -431,6 +431,14 @@ def test_bench_scores_few_shot_on_a_labelled_folder_and_keeps_it_as_protocol(tmp
     assert main(["bench", "evolution", "--compare", str(tmp_path / "out" / "results.json"),
                  str(tmp_path / "folder" / "results.json"), "--out", str(tmp_path / "cmp")]) != 0
     assert "'fewshot_data' differ" in capsys.readouterr().err
+    old = json.loads((tmp_path / "out" / "results.json").read_text())  # written before the videos were recorded
+    del old["fewshot_data"]
+    (tmp_path / "out" / "results.json").write_text(json.dumps(old))
+    assert _bench(tmp_path, "--arms", "hand", "--seeds", "1", "--dataset", "class-folders", "--root", str(root)) != 0
+    assert "fewshot_data: {'dataset': 'synthetic'} here" in capsys.readouterr().err
+    assert main(["bench", "evolution", "--merge", str(tmp_path / "out" / "results.json"),
+                 str(tmp_path / "folder" / "results.json"), "--out", str(tmp_path / "m")]) != 0
+    assert "their 'fewshot_data' differ" in capsys.readouterr().err
     assert _bench(tmp_path, "--seeds", "0", "--root", str(root)) != 0
     assert "drop --root or give --dataset" in capsys.readouterr().err
     assert _bench(tmp_path, "--seeds", "0", "--dataset", "class-folders", "--root", str(tmp_path / "none")) != 0
