@@ -169,6 +169,7 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
     return out
 
 
+LEGACY = {"fewshot_data": {"dataset": "synthetic"}}  # what a results file written before a setting was recorded means
 PROTOCOL = ("fewshot_data", "data_seed", "episodes", "shots", "query", "videos_per_class")  # --compare needs it equal
 SETTINGS = ("steps", *PROTOCOL, "set")  # what a bench's runs share: --merge and a continued --out need them equal
 
@@ -205,9 +206,9 @@ def continue_from(path: Path, fresh: dict[str, Any]) -> dict[str, Any]:
         return fresh
     old = json.loads(path.read_text())
     differ = [k for k in ("recipe", *SETTINGS)  # an older file without the few-shot videos: the synthetic clips
-              if (k in old or k == "fewshot_data") and _setting(old, k) != _setting(fresh, k)]
+              if (k in old or k in LEGACY) and _setting(old, k) != _setting(fresh, k)]
     if differ:
-        raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {_shown(old, k)} here, {fresh[k]} now' for k in differ)}); "
+        raise ValueError(f"{path} holds runs of other settings ({', '.join(f'{k}: {_recorded(old, k)} here, {fresh[k]} now' for k in differ)}); "
                          "use a new --out, or merge the two folders with --merge")
     print(f"continuing {path}: {sum(len(a['runs']) for a in old['arms'].values())} runs kept")
     return {**fresh, "seeds": sorted(set(old["seeds"]) | set(fresh["seeds"])), "arms": old["arms"]}
@@ -225,30 +226,28 @@ def slug_of(arm: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in arm)[:60]
 
 
+def _recorded(results: dict[str, Any], key: str) -> Any:
+    """A setting as the file records it, or what its absence means (``LEGACY``; else None)."""
+    return results.get(key, LEGACY.get(key))
+
+
 def _setting(results: dict[str, Any], key: str) -> Any:
     """A results file's setting as runs are compared: the recipe by content (the same recipe from
     another checkout matches; an edited one at the same path does not), by path when the file is gone;
-    the few-shot videos of files written before they were recorded: the synthetic clips."""
-    if key == "fewshot_data":
-        return results.get(key, {"dataset": "synthetic"})
+    any other as recorded (:func:`_recorded`)."""
     if key != "recipe":
-        return results[key]
+        return _recorded(results, key)
     try:
         return Path(results[key]).read_text()
     except OSError:
         return results[key]
 
 
-def _shown(results: dict[str, Any], key: str) -> Any:
-    """A setting as an error message names it: the recipe by path, the few-shot videos as compared."""
-    return _setting(results, key) if key == "fewshot_data" else results.get(key)
-
-
 def merge(paths: list[str]) -> dict[str, Any]:
     """One results dict from the results.json of parallel runs: each arm's runs, in order, by seed."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in ("recipe", *SETTINGS):  # settings an older part did not record are not compared (its videos: synthetic)
-        values = {json.dumps(_setting(p, key)) for p in parts if key in p or key == "fewshot_data"}
+        values = {json.dumps(_setting(p, key)) for p in parts if key in p or key in LEGACY}
         if len(values) > 1:
             raise ValueError(f"cannot merge {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]})")
     out = {**parts[0], "seeds": sorted({s for p in parts for s in p["seeds"]}), "arms": {}}
@@ -273,7 +272,7 @@ def compare(paths: list[str]) -> dict[str, Any]:
     networks draw from it), so the pairing removes less of the seed's luck than within one bench."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     for key in PROTOCOL:
-        values = {json.dumps(_setting(p, key) if key == "fewshot_data" else p.get(key)) for p in parts}
+        values = {json.dumps(_recorded(p, key)) for p in parts}
         if len(values) > 1:
             raise ValueError(f"cannot compare {', '.join(paths)}: their '{key}' differ ({[p.get(key) for p in parts]}); "
                              "scores of another few-shot protocol do not pair")

@@ -37,9 +37,9 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from evovideo.data.decode import DecodedVideo
+from evovideo.data.synthetic import group_clips
 
 CAMERA_MOTIONS = ("PanLeft", "PanRight", "PanUp", "PanDown", "ZoomIn", "ZoomOut", "RotateCW", "RotateCCW")
-NUM_GROUPS = 25  # UCF101-style groups 1..25 (only name files and make the group-wise split lists)
 CROP_SIDE = (0.35, 0.5)  # of the source's short side
 PAN_SPEED = (0.6, 1.2)  # output pixels a frame
 ZOOM_TOTAL = (1.4, 1.8)  # crop side ratio between the first and last frame
@@ -72,6 +72,7 @@ class CameraMotionVideos(Dataset):
         self.classes = list(CAMERA_MOTIONS)
         self.counts = [max(1, round(num_videos_per_class / (c + 1) ** long_tail)) for c in range(len(self.classes))]
         self._starts = np.cumsum([0, *self.counts])
+        self._group_clip = [group_clips(n) for n in self.counts]  # per class: names files, makes the split lists
         self._frames: list[torch.Tensor] | None = None  # decoded lazily: (T, 3, H, W) uint8 per source
 
     def __len__(self) -> int:
@@ -83,9 +84,7 @@ class CameraMotionVideos(Dataset):
     def group_clip(self, index: int) -> tuple[int, int]:
         """UCF101 (group, clip) numbers of clip ``index``, both from 1: groups spread over 1..25 per class."""
         label = self.label(index)
-        n, j = self.counts[label], index - int(self._starts[label])
-        groups = [k * NUM_GROUPS // n + 1 for k in range(n)]
-        return groups[j], groups[: j + 1].count(groups[j])
+        return self._group_clip[label][index - int(self._starts[label])]
 
     def name(self, index: int) -> str:
         """``ClassName/v_ClassName_gXX_cYY`` (no suffix), as in UCF101."""

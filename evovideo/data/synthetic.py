@@ -111,9 +111,7 @@ class SyntheticVideos(Dataset):
         self.stream = stream
         self.audio = audio  # False: frames only (no audio track; the frames are the same: audio draws come after)
         self.classes = list(MOTIONS[:num_classes])
-        # UCF101-style (group, clip) per position in the class, groups spread over 1..25
-        groups = [j * NUM_GROUPS // num_videos_per_class + 1 for j in range(num_videos_per_class)]
-        self._group_clip = [(g, groups[: j + 1].count(g)) for j, g in enumerate(groups)]
+        self._group_clip = group_clips(num_videos_per_class)
 
     def __len__(self) -> int:
         return self.num_classes * self.num_videos_per_class
@@ -247,6 +245,12 @@ def _render_audio(traj: Trajectory, look: np.random.Generator, size: int, fps: f
     phase = 2 * np.pi * np.cumsum(pitch) / sample_rate + look.uniform(0, 2 * np.pi)
     wave = loudness * np.sin(phase) + look.normal(0, 0.005, num)
     return np.clip(wave, -1, 1).astype(np.float32)[None]
+
+
+def group_clips(n: int) -> list[tuple[int, int]]:
+    """UCF101-style (group, clip) numbers, both from 1, of the ``n`` clips of one class: groups spread over 1..25."""
+    groups = [j * NUM_GROUPS // n + 1 for j in range(n)]
+    return [(g, groups[: j + 1].count(g)) for j, g in enumerate(groups)]
 
 
 def ucf101_split_groups(split: int) -> range:
