@@ -32,6 +32,11 @@ orders the runs' accuracy and each arm's accuracy against the first arm's at the
 is a setting of ``--out``; ``--compare`` pairs, by seed, arms of benches that trained different recipes
 but share the few-shot protocol.
 
+A pick is tested on the recipe it was searched on: the recipe an ``--evolved`` / ``--random`` search
+trained (its results header, or a summary.json that records it) must be the benched one, λ, seed and trainer
+aside; a pick from another recipe is refused unless ``--allow-other-recipe`` asks for that transfer test,
+and the table then names the differences.
+
 Each run records the code that made it (``evovideo.provenance``): an arm whose runs came from
 different code (parts merged from before and after a change) is marked in the table.
 The statistics (t intervals, paired differences, seed reliability) are :mod:`evovideo.bench.arm_stats`.
@@ -67,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "with the demo's recipe, whose λ are that search's pick; else the terms of --recipe)")
     p("--evolved", help="results.jsonl of an evolution, or its summary.json: its best candidate is the 'evolved' arm")
     p("--random", help="results.jsonl of a random search (one generation): its best is the 'random' arm")
+    p("--allow-other-recipe", action="store_true",
+      help="train --evolved / --random λ that their search found on another pretrain recipe (other data, student "
+           "or task settings: a transfer test; the table says so); without it such a pick is refused")
     p("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to run (default: all)")
     p("--single", nargs="*", help="single-term arms to run (default: every term of the search space)")
     p("--uniform-value", type=float, default=1.0, help="the lambda of every term in the 'uniform' arm")
@@ -124,6 +132,56 @@ def results_space(path: str | Path) -> dict[str, list[str]]:
     if _is_summary(path):
         return {}
     return read_results(path)[0].get("space") or {}
+
+
+NOT_COMPARED = ("seed_everything", "trainer", "model.init_args.tasks", "model.init_args.distill",
+                *(f"data.init_args.{k}" for k in ("backend", "memo_mb", "num_workers", "flow_cache_dir", "flow_cache_max_gb")))
+"""What a bench sets itself (λ, seed, steps, trainer) or what does not change what is learned (decoder, caches)."""
+
+
+def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(cfg, dict) or not cfg:
+        return {prefix: cfg}
+    return {k: v for key, value in cfg.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
+
+
+def recipe_differences(searched: dict[str, Any], benched: dict[str, Any]) -> list[str]:
+    """Where the recipe a search trained differs from the benched one (``NOT_COMPARED`` aside), as
+    ``"<dotted key>: <there> there, <here> here"``."""
+    there, here = _flat(searched), _flat(benched)
+    keys = [k for k in dict.fromkeys([*there, *here]) if not any(f"{k}.".startswith(f"{n}.") for n in NOT_COMPARED)]
+    return [f"{k.rstrip('.')}: {there.get(k)} there, {here.get(k)} here" for k in keys if there.get(k) != here.get(k)]
+
+
+def searched_recipe(path: str | Path) -> dict[str, Any] | None:
+    """The pretrain recipe (as its candidates trained it) of the search a results file or summary is
+    from; None for files written before they recorded it."""
+    from evovideo.evolution.results import read_results
+
+    if _is_summary(path):
+        return json.loads(Path(path).read_text()).get("pretrain")
+    return read_results(path)[0].get("pretrain")
+
+
+def check_sources(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, list[str]]:
+    """``{"evolved" | "random": differences}`` between the recipe each given search trained and the benched
+    ``cfg``; a difference is refused unless ``--allow-other-recipe`` (then it is returned, for the table)."""
+    out = {}
+    for arm in ("evolved", "random"):
+        path = getattr(args, arm, None)
+        if arm not in args.arms or path is None:
+            continue
+        searched = searched_recipe(path)
+        if searched is None:
+            print(f"--{arm} {path} does not record the recipe its search trained: not checked against the benched one")
+            continue
+        differ = recipe_differences(searched, cfg)
+        if differ and not getattr(args, "allow_other_recipe", False):
+            raise ValueError(f"--{arm} {path} was searched on another pretrain recipe than the benched {args.recipe} "
+                             f"({'; '.join(differ)}): bench its search's recipe (--search / --recipe, or --set the "
+                             "differences), or pass --allow-other-recipe to test its λ here on purpose")
+        out[arm] = differ
+    return out
 
 
 def add_groups(space: dict[str, list[str]], groups: dict[str, list[str]]) -> None:
@@ -297,12 +355,27 @@ def _recipe_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fewshot_line(results: dict[str, Any]) -> str:
+    """Which videos and episodes the table's few-shot accuracies are of."""
+    data = _recorded(results, "fewshot_data")
+    where = (f"synthetic clips rendered with seed {results.get('data_seed')}, {results.get('videos_per_class')} per class"
+             if data["dataset"] == "synthetic" else f"the {data['dataset']} videos under {data['root']}"
+             + (f" (split {data['split']})" if "split" in data else ""))
+    return f"few-shot: 5-way, {results.get('episodes')} episodes on {where}"
+
+
+def _elsewhere_lines(results: dict[str, Any]) -> list[str]:
+    return [f"{name}: λ searched on another recipe ({'; '.join(arm['searched_on'])})"
+            for name, arm in results["arms"].items() if arm.get("searched_on")]
+
+
 def report(results: dict[str, Any], shots) -> str:
-    """The recipe (with its --set edits), the table, the seed reliability and the loss onsets (each only
-    where there is something to say)."""
+    """The recipe (with its --set edits), the few-shot videos, the table, arms whose λ were searched on
+    another recipe, the seed reliability and the loss onsets (each only where there is something to say)."""
     key = f"{max(shots)}-shot"
     onsets = onset_vs_accuracy(results, key)
-    lines = (*_recipe_lines(results), format_table(results, shots), format_reliability(seed_reliability(results, key)),
+    lines = (*_recipe_lines(results), fewshot_line(results), format_table(results, shots), *_elsewhere_lines(results),
+             format_reliability(seed_reliability(results, key)),
              format_onsets(onsets, key), format_onset_adjusted(onset_adjusted(results, key, onsets), key))
     return "\n".join(line for line in lines if line)
 
@@ -351,6 +424,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = edited_recipe(args.recipe, edits)
     hand = recipe.hand_lambdas(cfg)
     space = recipe.space(cfg)
+    elsewhere = check_sources(args, cfg)  # before anything is trained or written
     table = arms(args, hand, space)
     add_groups(space, EvolveRecipe(pretrain=args.recipe).space(cfg))  # the recipe terms a search leaves out
     steps = args.steps or int(cfg["trainer"]["max_steps"])
@@ -371,6 +445,9 @@ def run(args: argparse.Namespace) -> int:
         if arm["lambdas"] != lambdas:
             raise ValueError(f"{out / 'results.json'} has an arm '{name}' with other λ ({arm['lambdas']}); "
                              "use a new --out for these arms")
+        differ = next((d for source, d in elsewhere.items() if name.startswith(f"{source} (")), None)
+        if differ:
+            arm["searched_on"] = differ
         if "refused" in arm:
             print(f"{name}: refused ({arm['refused'].splitlines()[0][:120]})")
             continue

@@ -1,9 +1,10 @@
 """What a finished search found, in one small JSON: the provenance a pinned recipe cites.
 
 ``evovideo evolve`` writes ``<out>/summary.json`` at the end of every run: the command and its
-settings (seed, fitness, budget, halving), the wall time of that invocation (a continued run counts
-only its own part), every candidate's final score (and kNN accuracy when the
-fitness set is labelled), the best candidate and its λ, and the fitness validity per rung.  A copy
+settings (seed, fitness, budget, halving, the pretrain recipe its candidates trained: a pick is only
+tested on that recipe), the wall time of that invocation (a continued run counts only its own part),
+every candidate's final score (and kNN accuracy when the fitness set is labelled), the best candidate
+and its λ, and the fitness validity per rung.  A copy
 of a run's summary is packaged beside its evolve recipe (``recipes/evolve/demo_synthetic.summary.json``,
 with ``benchmark``: the full-length comparison of its pick, and ``decision``: whether the pretrain recipe
 pins it), and ``evovideo demo`` prints it::
@@ -60,6 +61,8 @@ def run_summary(records: Sequence[dict[str, Any]], header: dict[str, Any], *, co
                           "knn_accuracy": r.get("metrics", {}).get("knn_accuracy")} for r in final],
         "validity": {f"{group}, vs kNN accuracy on the fitness set": v for group, v in fitness_validity(records).items()},
         "seed_agreement": seed_agreement(records),
+        "space": header.get("space"),  # the λ names by group, and the recipe every candidate trained (its λ aside)
+        "pretrain": header.get("pretrain"),
     }
 
 

@@ -445,3 +445,62 @@ def test_bench_scores_few_shot_on_a_labelled_folder_and_keeps_it_as_protocol(tmp
     assert "needs --root, an existing folder" in capsys.readouterr().err
     assert _bench(tmp_path, "--seeds", "0", "--dataset", "kinetics", "--root", str(root)) != 0
     assert "not a labelled set; choose from" in capsys.readouterr().err
+
+
+def test_lambdas_searched_on_another_recipe_are_refused_unless_asked_for(tmp_path, fake_training, capsys):
+    """--evolved / --random name the search whose pick an arm trains; before, a pick searched on another
+    recipe (other data, student or task settings) was trained on the benched one without a word, and the
+    table read as if the search had been run there.  The search's recipe is compared with the benched one
+    (λ, seed and trainer aside: the bench sets those), a difference is refused naming it and the way out,
+    and a transfer test asked for with --allow-other-recipe says so under the table."""
+    fake, calls = fake_training
+    searched = yaml.safe_load(yaml.safe_dump(RECIPE))
+    searched["model"]["init_args"]["tasks"] = {"rgb/reconstruction": 1.0, "rgb/arrow_of_time": 0.0}  # λ: not compared
+    searched["trainer"]["max_steps"] = 450
+    searched["seed_everything"] = 3
+    rows = [{"id": "g000c001", "generation": 0, "index": 1, "score": 0.1, "steps": 9, "final": True,
+             "lambdas": {"rgb/reconstruction": 0.3, "rgb/arrow_of_time": 0.9}}]
+    same = tmp_path / "same" / "results.jsonl"
+    same.parent.mkdir()
+    same.write_text("\n".join(json.dumps(r) for r in [{"kind": "header", "pretrain": searched}, *rows]) + "\n")
+    assert _bench(tmp_path, "--arms", "evolved", "--evolved", str(same), "--seeds", "0") == 0
+    assert calls[-1][0] == {"rgb/reconstruction": 0.3, "rgb/arrow_of_time": 0.9}
+    assert "searched on" not in capsys.readouterr().out
+
+    other = yaml.safe_load(yaml.safe_dump(searched))
+    other["data"]["init_args"]["num_classes"] = 8
+    other["model"]["init_args"]["lr"] = 0.1
+    elsewhere = tmp_path / "other" / "results.jsonl"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("\n".join(json.dumps(r) for r in [{"kind": "header", "pretrain": other}, *rows]) + "\n")
+    args = ("--arms", "evolved", "--evolved", str(elsewhere), "--seeds", "0", "--out", str(tmp_path / "x"))
+    assert _bench(tmp_path, *args) != 0
+    err = capsys.readouterr().err
+    assert "--evolved" in err and "searched on another pretrain recipe" in err
+    assert "data.init_args.num_classes: 8 there, 4 here" in err and "model.init_args.lr: 0.1 there, 0.01 here" in err
+    assert "--allow-other-recipe" in err and len(calls) == 1 and not (tmp_path / "x").exists()
+
+    assert _bench(tmp_path, *args, "--allow-other-recipe") == 0
+    printed = capsys.readouterr().out
+    assert "λ searched on another recipe (data.init_args.num_classes: 8 there, 4 here; " in printed
+    arm = json.loads((tmp_path / "x" / "results.json").read_text())["arms"]["evolved (g000c001 of other)"]
+    assert arm["searched_on"] == ["data.init_args.num_classes: 8 there, 4 here", "model.init_args.lr: 0.1 there, 0.01 here"]
+
+    unknown = tmp_path / "summary.json"  # a summary written before it recorded its recipe
+    unknown.write_text(json.dumps({"best": rows[0]}))
+    assert _bench(tmp_path, "--arms", "evolved", "--evolved", str(unknown), "--seeds", "0", "--out", str(tmp_path / "y")) == 0
+    assert "summary.json does not record the recipe its search trained: not checked" in capsys.readouterr().out
+
+
+def test_the_report_names_the_few_shot_videos():
+    """The table says which videos it scored on (before: only the start line and results.json did)."""
+    from evovideo.bench.evolution import report
+
+    base = {"recipe": "r.yaml", "steps": 9, "seeds": [0], "episodes": 1000, "arms": {}}
+    synthetic = report({**base, "fewshot_data": {"dataset": "synthetic"}, "data_seed": 1, "videos_per_class": 20}, [5])
+    assert "few-shot: 5-way, 1000 episodes on synthetic clips rendered with seed 1, 20 per class" in synthetic
+    folder = report({**base, "fewshot_data": {"dataset": "class-folders", "root": "/d/eval/UCF-101"}}, [5])
+    assert "few-shot: 5-way, 1000 episodes on the class-folders videos under /d/eval/UCF-101" in folder
+    ucf = report({**base, "fewshot_data": {"dataset": "ucf101", "root": "/d/UCF101", "split": 2}}, [5])
+    assert "on the ucf101 videos under /d/UCF101 (split 2)" in ucf
+    assert "synthetic clips rendered with seed 1" in report({**base, "data_seed": 1, "videos_per_class": 20}, [5])  # older file

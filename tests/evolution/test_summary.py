@@ -26,3 +26,12 @@ def test_summary_names_the_survivor_its_lambdas_and_the_validity():
     assert "best g000c000 at 9 steps" in text and "reproduce: evovideo evolve -c x.yaml" in text and "1 min" in text
     with pytest.raises(ValueError, match="no finished candidate"):
         best_record([_rec("g000c000", 0, 0, math.inf, 3)])
+
+
+def test_summary_records_the_recipe_its_search_trained():
+    """A pick is only meaningful on the recipe it was searched on: the summary carries that recipe and the
+    space (from the results header), so `bench evolution --evolved summary.json` can check it."""
+    header = {"lambda_names": ["a", "b"], "pretrain": {"model": {"init_args": {"student": "s"}}},
+              "space": {"tasks": ["a", "b"], "distill": []}}
+    s = run_summary([_rec("g000c000", 0, 0, 0.2, 3)], header, command="evovideo evolve -c x.yaml")
+    assert s["pretrain"] == header["pretrain"] and s["space"] == header["space"]
