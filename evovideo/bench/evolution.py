@@ -32,10 +32,8 @@ orders the runs' accuracy and each arm's accuracy against the first arm's at the
 is a setting of ``--out``; ``--compare`` pairs, by seed, arms of benches that trained different recipes
 but share the few-shot protocol.
 
-A pick is tested on the recipe it was searched on: the recipe an ``--evolved`` / ``--random`` search
-trained (its results header, or a summary.json that records it) must be the benched one, λ, seed and trainer
-aside; a pick from another recipe is refused unless ``--allow-other-recipe`` asks for that transfer test,
-and the table then names the differences.
+A pick is tested on the recipe it was searched on (:mod:`evovideo.bench.picks`); one from another recipe is
+refused unless ``--allow-other-recipe`` asks for that transfer test, and the table then names the differences.
 
 Each run records the code that made it (``evovideo.provenance``): an arm whose runs came from
 different code (parts merged from before and after a change) is marked in the table.
@@ -53,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evovideo.bench import labelled
+from evovideo.bench.picks import best_of, check_sources, is_summary, results_space
 from evovideo.bench.arm_stats import HAND, SINGLE, format_reliability, format_table, seed_reliability
 from evovideo.bench.onset import format_onset_adjusted, format_onsets, onset_adjusted, onset_vs_accuracy, run_onsets
 
@@ -101,89 +100,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "writes <out>/comparison.json")
 
 
-def best_of(path: str | Path) -> dict[str, Any]:
-    """The best candidate of a results file, ranked as the search ranks (most steps, then score); or the
-    ``best`` of a search's ``summary.json`` (e.g. the packaged ``recipes/evolve/demo_synthetic.summary.json``:
-    its pick can be tested on fresh seeds without the search's results file)."""
-    from evovideo.evolution.results import read_results
-    from evovideo.evolution.summary import best_record
-
-    if _is_summary(path):
-        best = json.loads(Path(path).read_text()).get("best")
-        if not isinstance(best, dict) or not isinstance(best.get("lambdas"), dict) or "id" not in best:
-            raise ValueError(f"{path} has no 'best' candidate with an id and λ: not the summary.json of an evolution")
-        return best
-    try:
-        return best_record(read_results(path)[1])
-    except ValueError:
-        raise ValueError(f"{path} has no finished candidate with a finite score") from None
-
-
-def _is_summary(path: str | Path) -> bool:
-    return Path(path).suffix == ".json"
-
-
-def results_space(path: str | Path) -> dict[str, list[str]]:
-    """The λ names of a results file by group (``{tasks, distill}``), from its header (files written
-    before the header recorded them, and summaries: none; their names must then be terms of the recipe
-    or of ``--search``)."""
-    from evovideo.evolution.results import read_results
-
-    if _is_summary(path):
-        return {}
-    return read_results(path)[0].get("space") or {}
-
-
-NOT_COMPARED = ("seed_everything", "trainer", "model.init_args.tasks", "model.init_args.distill",
-                *(f"data.init_args.{k}" for k in ("backend", "memo_mb", "num_workers", "flow_cache_dir", "flow_cache_max_gb")))
-"""What a bench sets itself (λ, seed, steps, trainer) or what does not change what is learned (decoder, caches)."""
-
-
-def _flat(cfg: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(cfg, dict) or not cfg:
-        return {prefix: cfg}
-    return {k: v for key, value in cfg.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
-
-
-def recipe_differences(searched: dict[str, Any], benched: dict[str, Any]) -> list[str]:
-    """Where the recipe a search trained differs from the benched one (``NOT_COMPARED`` aside), as
-    ``"<dotted key>: <there> there, <here> here"``."""
-    there, here = _flat(searched), _flat(benched)
-    keys = [k for k in dict.fromkeys([*there, *here]) if not any(f"{k}.".startswith(f"{n}.") for n in NOT_COMPARED)]
-    return [f"{k.rstrip('.')}: {there.get(k)} there, {here.get(k)} here" for k in keys if there.get(k) != here.get(k)]
-
-
-def searched_recipe(path: str | Path) -> dict[str, Any] | None:
-    """The pretrain recipe (as its candidates trained it) of the search a results file or summary is
-    from; None for files written before they recorded it."""
-    from evovideo.evolution.results import read_results
-
-    if _is_summary(path):
-        return json.loads(Path(path).read_text()).get("pretrain")
-    return read_results(path)[0].get("pretrain")
-
-
-def check_sources(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, list[str]]:
-    """``{"evolved" | "random": differences}`` between the recipe each given search trained and the benched
-    ``cfg``; a difference is refused unless ``--allow-other-recipe`` (then it is returned, for the table)."""
-    out = {}
-    for arm in ("evolved", "random"):
-        path = getattr(args, arm, None)
-        if arm not in args.arms or path is None:
-            continue
-        searched = searched_recipe(path)
-        if searched is None:
-            print(f"--{arm} {path} does not record the recipe its search trained: not checked against the benched one")
-            continue
-        differ = recipe_differences(searched, cfg)
-        if differ and not getattr(args, "allow_other_recipe", False):
-            raise ValueError(f"--{arm} {path} was searched on another pretrain recipe than the benched {args.recipe} "
-                             f"({'; '.join(differ)}): bench its search's recipe (--search / --recipe, or --set the "
-                             "differences), or pass --allow-other-recipe to test its λ here on purpose")
-        out[arm] = differ
-    return out
-
-
 def add_groups(space: dict[str, list[str]], groups: dict[str, list[str]]) -> None:
     """Add the names of ``groups`` (``{tasks: [...], distill: [...]}``) that ``space`` lacks, in place."""
     for group, names in groups.items():
@@ -215,7 +131,7 @@ def arms(args: argparse.Namespace, hand: dict[str, float], space: dict[str, list
     def full(lam: dict[str, float]) -> dict[str, float]:
         return {n: fixed[n] if n in fixed else float(lam.get(n, 0.0)) for n in names}
     for arm, (best, path) in sources.items():
-        source = Path(path).name if _is_summary(path) else Path(path).parent.name
+        source = Path(path).name if is_summary(path) else Path(path).parent.name
         out[f"{arm} ({best['id']} of {source})"] = full(best["lambdas"])
     if "hand" in args.arms:
         out[HAND] = full(hand)

@@ -13,23 +13,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
+from evovideo.dotted import flatten_dotted
 from evovideo.models.base import InputConfig
 from evovideo.models.zoo import ZOO, EvalResult, PretrainedCfg
 
 BASE_TAGS = ("evovideo", "video", "self-supervised-learning", "elo", "pytorch")
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def _metadata(cfg: PretrainedCfg, title: str) -> str:
@@ -122,7 +111,7 @@ def render_card(cfg: PretrainedCfg, *, title: str | None = None, load_as: str | 
     if cfg.lambdas:
         source = f" ({cfg.lambdas_source})" if cfg.lambdas_source else ""
         lines += [f"Loss weights λ pinned in the recipe{source}:", ""]
-        lines += _table([(k, f"{v:g}" if isinstance(v, (int, float)) else v) for k, v in _flatten(cfg.lambdas).items()],
+        lines += _table([(k, f"{v:g}" if isinstance(v, (int, float)) else v) for k, v in flatten_dotted(cfg.lambdas).items()],
                         ("term", "λ"))
         lines.append("")
 
