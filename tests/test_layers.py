@@ -13,7 +13,7 @@ from pathlib import Path
 import evovideo
 
 LAYERS = [
-    ("registry", "atomic", "clip", "quiet", "provenance"),  # generic helpers; the clip contract; code fingerprint
+    ("registry", "atomic", "clip", "quiet", "provenance", "dotted"),  # generic helpers; the clip contract; code fingerprint; dotted keys
     ("modalities",),                    # gray / flow / log-mel from decoded frames and audio
     ("models",),                        # networks and their input configs
     ("tasks", "data"),                  # SSL losses and heads; decoding, datasets, sample builders
